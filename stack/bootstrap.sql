@@ -39,10 +39,33 @@ create table auth.users (
   phone_confirmed_at timestamptz,
   banned_until timestamptz,
   deleted_at timestamptz,
-  is_anonymous boolean not null default false
+  is_anonymous boolean not null default false,
+  -- GoTrue reads these as strings; seeds written for a real project set them to ''.
+  confirmation_token varchar(255),
+  recovery_token varchar(255),
+  email_change_token_new varchar(255),
+  email_change varchar(255),
+  recovery_sent_at timestamptz
 );
 alter table auth.users owner to supabase_auth_admin;
 alter table auth.users enable row level security;
+
+-- GoTrue signs a user in by email only when an identity of provider 'email' exists; the seed writes
+-- one so that the same seed works on a real project.
+create table auth.identities (
+  id uuid primary key default gen_random_uuid(),
+  provider_id text not null,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  identity_data jsonb not null,
+  provider text not null,
+  last_sign_in_at timestamptz,
+  created_at timestamptz default now(),
+  updated_at timestamptz default now(),
+  email text generated always as (lower(identity_data ->> 'email')) stored,
+  unique (provider_id, provider)
+);
+alter table auth.identities owner to supabase_auth_admin;
+create index identities_user_id_idx on auth.identities (user_id);
 
 create table auth.sessions (
   id uuid primary key default gen_random_uuid(),

@@ -1,0 +1,60 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import pg from 'pg';
+import { run } from './child.ts';
+
+export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..');
+const SUPABASE_CLI = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'supabase');
+
+async function withClient<T>(dbUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: dbUrl });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Gives a bare PostgreSQL what every Supabase database has before its first migration.
+ * One simple-protocol query runs as one transaction, so a failed bootstrap leaves nothing half-made.
+ */
+export async function bootstrap(dbUrl: string): Promise<void> {
+  const sql = await readFile(path.join(import.meta.dirname, 'bootstrap.sql'), 'utf8');
+  await withClient(dbUrl, (client) => client.query(sql));
+}
+
+/** The real Supabase CLI applies supabase/migrations and keeps its own history table. */
+export async function applyMigrations(dbUrl: string): Promise<string> {
+  // --yes: without a terminal (CI, test runners, agents) the CLI otherwise refuses to apply anything.
+  return run(SUPABASE_CLI, ['migration', 'up', '--db-url', dbUrl, '--workdir', PROJECT_ROOT, '--yes'], {
+    cwd: PROJECT_ROOT,
+    // The CLI must not wait for a prompt or phone home from a stack that runs offline.
+    env: { ...process.env, SUPABASE_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' },
+  });
+}
+
+export type SeedOutcome = 'seeded' | 'schema-missing';
+
+/**
+ * Loads supabase/seed.sql, as `supabase db reset` would, in one transaction. Until the schema's
+ * migrations exist there is nothing to seed, and the caller tries again on a later start.
+ */
+export async function seed(dbUrl: string): Promise<SeedOutcome> {
+  const sql = await readFile(path.join(PROJECT_ROOT, 'supabase', 'seed.sql'), 'utf8');
+  return withClient(dbUrl, async (client) => {
+    // The seed makes its balances with the money functions, so it needs the whole schema.
+    const { rows } = await client.query<{ ready: boolean }>(
+      `select to_regclass('public.shops') is not null
+          and to_regclass('private.kiosk_credentials') is not null
+          and to_regprocedure('public.create_customer(uuid, uuid, text, text, text)') is not null
+          and to_regprocedure('public.charge_balance(uuid, uuid, bigint, text, text)') is not null
+          and to_regprocedure('public.deduct_balance(uuid, uuid, bigint, text, text)') is not null
+          and to_regprocedure('public.cancel_transaction(uuid, uuid, text, text)') is not null as ready`,
+    );
+    if (!rows[0].ready) return 'schema-missing';
+    await client.query(sql);
+    return 'seeded';
+  });
+}

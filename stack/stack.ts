@@ -1,0 +1,251 @@
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import pg from 'pg';
+import { createAuthHandler } from './auth.ts';
+import type { ChildExit, SupervisedChild } from './child.ts';
+import { applyMigrations, bootstrap, seed, type SeedOutcome } from './database.ts';
+import { spawnFunctionsHost } from './functions.ts';
+import { startGateway, type Gateway } from './gateway.ts';
+import { stackKeys, type StackKeys } from './keys.ts';
+import { startPostgres } from './postgres.ts';
+import { startPostgrest } from './postgrest.ts';
+
+export interface StackPorts {
+  /** The public gateway: API_URL. */
+  api: number;
+  db: number;
+  /** PostgREST, behind the gateway. */
+  rest: number;
+  /** The Deno functions host, behind the gateway. */
+  functions: number;
+}
+
+export const DEFAULT_PORTS: StackPorts = { api: 54321, db: 54322, rest: 54330, functions: 54331 };
+
+export interface StartStackOptions {
+  /** Everything the stack keeps: PostgreSQL's data, generated config, logs. */
+  dataDir: string;
+  /** Missing ports are the defaults; `'free'` picks unused ones (for isolated test stacks). */
+  ports?: Partial<StackPorts> | 'free';
+  /** Wipe the data folder first. */
+  reset?: boolean;
+  keys?: StackKeys;
+  /** Progress lines; silent when omitted. */
+  log?: (line: string) => void;
+}
+
+export type ServiceName = 'postgres' | 'postgrest' | 'functions';
+
+export interface RunningStack {
+  apiUrl: string;
+  dbUrl: string;
+  restUrl: string;
+  functionsUrl: string;
+  keys: StackKeys;
+  ports: StackPorts;
+  dataDir: string;
+  /** What this start did to the database. */
+  database: { created: boolean; seed: SeedOutcome | 'kept' };
+  /** Milliseconds per start-up step, in order, and the total. */
+  timings: { step: string; ms: number }[];
+  startupMs: number;
+  /** Resolves with the first child that exits without being asked to: the stack is then broken. */
+  died: Promise<ChildExit>;
+  /** Restarts one child in place with the same settings (crash drills); the data is kept. */
+  restart(service: ServiceName): Promise<void>;
+  /** Stops every part, the gateway first and PostgreSQL last. Safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+interface StackState {
+  seeded: boolean;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function resolvePorts(ports: StartStackOptions['ports']): Promise<StackPorts> {
+  if (ports === 'free') {
+    return { api: await freePort(), db: await freePort(), rest: await freePort(), functions: await freePort() };
+  }
+  return { ...DEFAULT_PORTS, ...ports };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Refuses to wipe a data folder that a running PostgreSQL still uses. */
+export async function wipeDataDir(dataDir: string): Promise<void> {
+  const pidFile = path.join(dataDir, 'db', 'postmaster.pid');
+  if (existsSync(pidFile)) {
+    const pid = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
+    if (isAlive(pid)) throw new Error(`A stack is running on ${dataDir} (PostgreSQL pid ${pid}); stop it first.`);
+  }
+  await rm(dataDir, { recursive: true, force: true });
+}
+
+async function readState(file: string): Promise<StackState> {
+  if (!existsSync(file)) return { seeded: false };
+  return JSON.parse(await readFile(file, 'utf8')) as StackState;
+}
+
+export async function startStack(options: StartStackOptions): Promise<RunningStack> {
+  const started = performance.now();
+  const log = options.log ?? (() => undefined);
+  const timings: { step: string; ms: number }[] = [];
+  async function step<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    const result = await work();
+    const ms = Math.round(performance.now() - t0);
+    timings.push({ step: name, ms });
+    log(`${name.padEnd(28)} ${String(ms).padStart(6)} ms`);
+    return result;
+  }
+
+  const dataDir = path.resolve(options.dataDir);
+  if (options.reset) await step('wipe data folder', () => wipeDataDir(dataDir));
+  const logDir = path.join(dataDir, 'logs');
+  await mkdir(logDir, { recursive: true });
+  // PostgreSQL runs as the unprivileged `postgres` user and must reach its data folder inside this one
+  // (a mkdtemp folder is 0700).
+  await chmod(dataDir, 0o755);
+  const ports = await resolvePorts(options.ports);
+  const keys = options.keys ?? stackKeys();
+  const apiUrl = `http://127.0.0.1:${ports.api}`;
+  const restUrl = `http://127.0.0.1:${ports.rest}`;
+  const functionsUrl = `http://127.0.0.1:${ports.functions}`;
+  const stateFile = path.join(dataDir, 'state.json');
+
+  const children = new Map<ServiceName, SupervisedChild>();
+  let gateway: Gateway | undefined;
+  let authPool: pg.Pool | undefined;
+  let stopping = false;
+  let reportDeath!: (exit: ChildExit) => void;
+  const died = new Promise<ChildExit>((resolve) => (reportDeath = resolve));
+
+  function watch(service: ServiceName, child: SupervisedChild): void {
+    children.set(service, child);
+    void child.exited.then((exit) => {
+      // A child replaced by restart() is no longer the one this stack runs.
+      if (!exit.expected && !stopping && children.get(service) === child) reportDeath(exit);
+    });
+  }
+
+  const startService: Record<ServiceName, () => Promise<SupervisedChild>> = {
+    postgres: async () => {
+      const db = await startPostgres({
+        dataDir: path.join(dataDir, 'db'),
+        port: ports.db,
+        logFile: path.join(logDir, 'postgres.log'),
+      });
+      return db.child;
+    },
+    postgrest: () =>
+      startPostgrest({
+        dbUrl,
+        port: ports.rest,
+        jwtSecret: keys.jwtSecret,
+        configFile: path.join(dataDir, 'postgrest.conf'),
+        logFile: path.join(logDir, 'postgrest.log'),
+      }),
+    functions: () =>
+      spawnFunctionsHost({
+        port: ports.functions,
+        apiUrl,
+        dbUrl,
+        keys,
+        logFile: path.join(logDir, 'functions.log'),
+      }),
+  };
+
+  async function stop(): Promise<void> {
+    if (stopping) return;
+    stopping = true;
+    await gateway?.close();
+    await authPool?.end();
+    const stopOne = (service: ServiceName) => children.get(service)?.stop();
+    await Promise.all([stopOne('postgrest'), stopOne('functions')]);
+    await stopOne('postgres');
+  }
+
+  const dbUrl = `postgresql://postgres:postgres@127.0.0.1:${ports.db}/postgres`;
+  try {
+    const created = !existsSync(path.join(dataDir, 'db', 'PG_VERSION'));
+    await step(created ? 'postgres (initdb + start)' : 'postgres', async () =>
+      watch('postgres', await startService.postgres()),
+    );
+    if (created) await step('bootstrap', () => bootstrap(dbUrl));
+    await step('migrations (supabase CLI)', () => applyMigrations(dbUrl));
+
+    const state = await readState(stateFile);
+    let seedOutcome: SeedOutcome | 'kept' = 'kept';
+    if (!state.seeded) {
+      seedOutcome = await step('seed', () => seed(dbUrl));
+      if (seedOutcome === 'seeded') await writeFile(stateFile, JSON.stringify({ seeded: true } satisfies StackState));
+      else log('seed skipped: the schema is not migrated yet; it runs on a later start');
+    }
+
+    // Deno's start-up is the slowest step and needs nothing from the database: overlap it.
+    await step('postgrest + functions', () =>
+      Promise.all([
+        startService.postgrest().then((child) => watch('postgrest', child)),
+        startService.functions().then((child) => watch('functions', child)),
+      ]),
+    );
+
+    authPool = new pg.Pool({ connectionString: dbUrl, max: 10, idleTimeoutMillis: 10_000 });
+    // A dropped idle connection (PostgreSQL restarted) is replaced on next use, not a crash.
+    authPool.on('error', () => undefined);
+    const pool = authPool;
+    gateway = await step('gateway + auth', () =>
+      startGateway({
+        host: '127.0.0.1',
+        port: ports.api,
+        apiKeys: { anon: keys.anonKey, serviceRole: keys.serviceRoleKey },
+        restUrl,
+        functionsUrl,
+        auth: createAuthHandler({ pool, jwtSecret: keys.jwtSecret, issuer: `${apiUrl}/auth/v1` }),
+      }),
+    );
+
+    return {
+      apiUrl,
+      dbUrl,
+      restUrl,
+      functionsUrl,
+      keys,
+      ports,
+      dataDir,
+      database: { created, seed: seedOutcome },
+      timings,
+      startupMs: Math.round(performance.now() - started),
+      died,
+      async restart(service) {
+        const previous = children.get(service);
+        children.delete(service);
+        await previous?.stop();
+        watch(service, await startService[service]());
+      },
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,120 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createClient } from '@supabase/supabase-js';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { DEMO } from '../../stack/demo.ts';
+import { startStack, type RunningStack } from '../../stack/stack.ts';
+import { clientOptions, createShopWithStaff } from '../support/index.ts';
+
+async function query<T extends pg.QueryResultRow>(dbUrl: string, sql: string): Promise<T[]> {
+  const client = new pg.Client({ connectionString: dbUrl });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+describe('the launcher on its own data folder', () => {
+  let dataDir: string;
+  let stack: RunningStack | undefined;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'comings-lifecycle-'));
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  test('a first start bootstraps, migrates and seeds the demo shop whose balances equal its ledger', async () => {
+    stack = await startStack({ dataDir, ports: 'free' });
+    expect(stack.database).toEqual({ created: true, seed: 'seeded' });
+
+    const owner = createClient(stack.apiUrl, stack.keys.anonKey, clientOptions);
+    const login = DEMO.logins.find((l) => l.role === 'owner')!;
+    const signedIn = await owner.auth.signInWithPassword({ email: login.email, password: login.password });
+    expect(signedIn.error).toBeNull();
+
+    const shops = await owner.from('shops').select('name');
+    expect(shops.data).toEqual([{ name: DEMO.shopName }]);
+    const customers = await owner.from('customers').select('name, phone, current_balance').order('phone');
+    expect(customers.data).toEqual(
+      DEMO.customers.map((c) => ({ name: c.name, phone: c.phone, current_balance: c.balance })),
+    );
+    const mismatches = await query(stack.dbUrl, 'select * from public.reconcile_balances()');
+    expect(mismatches).toEqual([]);
+    const ledger = await query<{ type: string; n: string }>(
+      stack.dbUrl,
+      'select type, count(*) as n from public.transactions group by type order by type',
+    );
+    expect(ledger).toEqual([
+      { type: 'charge', n: '4' },
+      { type: 'deduct', n: '4' },
+      { type: 'deduct_cancel', n: '1' },
+    ]);
+  });
+
+  test('a restart keeps the data and neither bootstraps nor seeds again', async () => {
+    const before = await query<{ count: string }>(stack!.dbUrl, 'select count(*) from public.transactions');
+    await stack!.stop();
+    stack = await startStack({ dataDir, ports: 'free' });
+    expect(stack.database).toEqual({ created: false, seed: 'kept' });
+    const after = await query<{ count: string }>(stack.dbUrl, 'select count(*) from public.transactions');
+    expect(after).toEqual(before);
+    expect(after).toEqual([{ count: '9' }]);
+  });
+
+  test('a reset wipes what was added and rebuilds only the demo data', async () => {
+    await query(stack!.dbUrl, `insert into public.shops (name) values ('지워질 가게')`);
+    await stack!.stop();
+    stack = await startStack({ dataDir, ports: 'free', reset: true });
+    expect(stack.database).toEqual({ created: true, seed: 'seeded' });
+    const shops = await query<{ name: string }>(stack.dbUrl, 'select name from public.shops order by name');
+    expect(shops).toEqual([{ name: DEMO.shopName }]);
+  });
+
+  test('the migration history is the Supabase CLI\'s own table, one row per migration file', async () => {
+    const history = await query<{ n: string }>(
+      stack!.dbUrl,
+      'select count(*) as n from supabase_migrations.schema_migrations',
+    );
+    const { readdir } = await import('node:fs/promises');
+    const files = (await readdir(path.resolve(import.meta.dirname, '../../supabase/migrations'))).filter((f) =>
+      f.endsWith('.sql'),
+    );
+    expect(Number(history[0].n)).toBe(files.length);
+  });
+
+  test('a child that dies on its own is reported as the stack\'s death', async () => {
+    const running = stack!;
+    const rest = await fetch(`${running.restUrl}/`);
+    expect(rest.status).toBe(200);
+    const { execFileSync } = await import('node:child_process');
+    const pid = execFileSync('pgrep', ['-f', `postgrest ${running.dataDir}/postgrest.conf`]).toString().trim();
+    process.kill(Number(pid), 'SIGKILL');
+    const death = await running.died;
+    expect(death).toEqual({ name: 'postgrest', code: null, signal: 'SIGKILL', expected: false });
+  });
+});
+
+describe('the shared fixtures', () => {
+  test('createShopWithStaff gives a shop whose three members each read it through RLS', async () => {
+    const { shop, owner, manager, staff } = await createShopWithStaff({ maxBalance: 500_000 });
+    expect(shop.max_balance).toBe(500_000);
+    for (const member of [owner, manager, staff]) {
+      const { data, error } = await member.client.from('shops').select('id, max_balance');
+      expect(error).toBeNull();
+      expect(data).toEqual([{ id: shop.id, max_balance: 500_000 }]);
+    }
+    const roles = await owner.client.from('shop_members').select('user_id, role').eq('shop_id', shop.id).order('role');
+    expect(roles.data).toEqual([
+      { user_id: manager.id, role: 'manager' },
+      { user_id: owner.id, role: 'owner' },
+      { user_id: staff.id, role: 'staff' },
+    ]);
+  });
+});

@@ -1,0 +1,12 @@
+export { stackEnv, type StackEnv } from './env.ts';
+export { anonClient, serviceClient, clientOptions, db, closeDb } from './clients.ts';
+export {
+  createUser,
+  createShop,
+  addMember,
+  createShopWithStaff,
+  type TestUser,
+  type TestShop,
+  type ShopRole,
+  type ShopWithStaff,
+} from './fixtures.ts';
