@@ -1,0 +1,427 @@
+// The local stand-in for Supabase Auth (GoTrue), which has no binary outside Docker. It keeps only the
+// endpoints supabase-js calls for password sign-in, refresh, getUser, signOut and admin.createUser, and
+// answers them as GoTrue does (same tables, bcrypt hashes, token claims, error bodies), so the same
+// client code runs unchanged against `supabase start` or a real project.
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import type pg from 'pg';
+
+export interface AuthOptions {
+  /** A pool connected as a role that owns auth's tables (the stack uses `postgres`). */
+  pool: pg.Pool;
+  jwtSecret: string;
+  jwtExpirySeconds?: number;
+  /** GoTrue's `iss`: `<API_URL>/auth/v1`. */
+  issuer: string;
+}
+
+export type AuthHandler = (req: IncomingMessage, res: ServerResponse, path: string) => void;
+
+/** GoTrue's own error: a status, a stable code and a human message. */
+class AuthError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly weakPasswordReasons?: string[],
+  ) {
+    super(message);
+  }
+}
+
+const API_VERSION_HEADER = 'x-supabase-api-version';
+// The only dated API version GoTrue knows; clients that send it get the newer error body.
+const API_VERSION_2024 = '2024-01-01';
+const MAX_BODY_BYTES = 64 * 1024;
+const MIN_PASSWORD_LENGTH = 6; // GoTrue's default `password_min_length`
+const ADMIN_ROLES = new Set(['service_role', 'supabase_admin']);
+const LOGOUT_SCOPES = new Set(['global', 'local', 'others']);
+// GoTrue's bcrypt cost; hashes look like `$2a$10$...` so a real GoTrue can take the table over.
+const BCRYPT_COST = 10;
+// The same loose check GoTrue makes before it tries to send mail.
+const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+const CORS_HEADERS = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'GET, POST, PUT, DELETE, OPTIONS',
+  'access-control-allow-headers': 'authorization, x-client-info, apikey, content-type, x-supabase-api-version',
+  'access-control-max-age': '3600',
+};
+
+interface UserRow {
+  id: string;
+  aud: string | null;
+  role: string | null;
+  email: string | null;
+  phone: string | null;
+  email_confirmed_at: Date | null;
+  phone_confirmed_at: Date | null;
+  last_sign_in_at: Date | null;
+  raw_app_meta_data: Record<string, unknown> | null;
+  raw_user_meta_data: Record<string, unknown> | null;
+  created_at: Date;
+  updated_at: Date;
+  is_anonymous: boolean;
+  banned_until: Date | null;
+}
+
+const USER_COLUMNS = `u.id, u.aud, u.role, u.email, u.phone, u.email_confirmed_at, u.phone_confirmed_at,
+  u.last_sign_in_at, u.raw_app_meta_data, u.raw_user_meta_data, u.created_at, u.updated_at, u.is_anonymous,
+  u.banned_until`;
+
+/** The user object as GoTrue serialises it. */
+function userJson(user: UserRow) {
+  return {
+    id: user.id,
+    aud: user.aud ?? 'authenticated',
+    role: user.role ?? 'authenticated',
+    email: user.email ?? '',
+    email_confirmed_at: user.email_confirmed_at ?? undefined,
+    phone: user.phone ?? '',
+    phone_confirmed_at: user.phone_confirmed_at ?? undefined,
+    confirmed_at: user.email_confirmed_at ?? user.phone_confirmed_at ?? undefined,
+    last_sign_in_at: user.last_sign_in_at ?? undefined,
+    app_metadata: user.raw_app_meta_data ?? {},
+    user_metadata: user.raw_user_meta_data ?? {},
+    identities: [],
+    created_at: user.created_at,
+    updated_at: user.updated_at,
+    is_anonymous: user.is_anonymous,
+  };
+}
+
+function isBanned(user: UserRow): boolean {
+  return user.banned_until !== null && user.banned_until.getTime() > Date.now();
+}
+
+function send(req: IncomingMessage, res: ServerResponse, status: number, body: unknown): void {
+  const headers: Record<string, string> = { ...CORS_HEADERS };
+  if (req.headers[API_VERSION_HEADER] === API_VERSION_2024) headers[API_VERSION_HEADER] = API_VERSION_2024;
+  if (body === undefined) {
+    res.writeHead(status, headers).end();
+    return;
+  }
+  const json = JSON.stringify(body);
+  headers['content-type'] = 'application/json';
+  headers['content-length'] = String(Buffer.byteLength(json));
+  res.writeHead(status, headers).end(json);
+}
+
+/** GoTrue picks the error body by the API version the client announces (auth-js sends 2024-01-01). */
+function sendError(req: IncomingMessage, res: ServerResponse, error: AuthError): void {
+  const dated = req.headers[API_VERSION_HEADER] === API_VERSION_2024;
+  const body: Record<string, unknown> = dated
+    ? { code: error.code, message: error.message }
+    : { code: error.status, error_code: error.code, msg: error.message };
+  if (error.weakPasswordReasons) body.weak_password = { reasons: error.weakPasswordReasons };
+  send(req, res, error.status, body);
+}
+
+function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new AuthError(413, 'request_too_large', 'Request body too large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('error', reject);
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      if (text.trim() === '') return resolve({});
+      try {
+        const parsed: unknown = JSON.parse(text);
+        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+          throw new Error('the body must be a JSON object');
+        }
+        resolve(parsed as Record<string, unknown>);
+      } catch (cause) {
+        reject(new AuthError(400, 'bad_json', `Could not parse request body as JSON: ${(cause as Error).message}`));
+      }
+    });
+  });
+}
+
+function stringField(body: Record<string, unknown>, name: string): string | undefined {
+  const value = body[name];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw new AuthError(400, 'bad_json', `Could not read field "${name}": expected a string`);
+  return value;
+}
+
+function objectField(body: Record<string, unknown>, name: string): Record<string, unknown> | undefined {
+  const value = body[name];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new AuthError(400, 'bad_json', `Could not read field "${name}": expected an object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function bearerToken(req: IncomingMessage): string {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+  if (!match) throw new AuthError(401, 'no_authorization', 'This endpoint requires a valid Bearer token');
+  return match[1];
+}
+
+export function createAuthHandler(options: AuthOptions): AuthHandler {
+  const { pool, issuer } = options;
+  const secret = new TextEncoder().encode(options.jwtSecret);
+  const expiry = options.jwtExpirySeconds ?? 3600;
+
+  async function claimsOf(req: IncomingMessage): Promise<JWTPayload> {
+    try {
+      const { payload } = await jwtVerify(bearerToken(req), secret, { algorithms: ['HS256'] });
+      return payload;
+    } catch (error) {
+      if (error instanceof AuthError) throw error;
+      throw new AuthError(403, 'bad_jwt', `invalid JWT: unable to parse or verify signature, ${(error as Error).message}`);
+    }
+  }
+
+  /** The signed-in user and session behind the bearer token, as GoTrue's requireAuthentication. */
+  async function authenticated(req: IncomingMessage): Promise<{ user: UserRow; sessionId: string }> {
+    const claims = await claimsOf(req);
+    if (typeof claims.sub !== 'string' || claims.sub === '') {
+      throw new AuthError(403, 'bad_jwt', 'invalid claim: missing sub claim');
+    }
+    const sessionId = claims.session_id;
+    if (typeof sessionId !== 'string') throw new AuthError(403, 'bad_jwt', 'invalid claim: missing session_id claim');
+    const { rows } = await pool.query<UserRow & { session_exists: boolean }>(
+      `select ${USER_COLUMNS}, exists (select 1 from auth.sessions s where s.id = $2::uuid and s.user_id = u.id) as session_exists
+         from auth.users u where u.id = $1::uuid`,
+      [claims.sub, sessionId],
+    );
+    const user = rows[0];
+    if (!user) throw new AuthError(403, 'user_not_found', 'User from sub claim in JWT does not exist');
+    if (!user.session_exists) {
+      throw new AuthError(403, 'session_not_found', 'Session from session_id claim in JWT does not exist');
+    }
+    return { user, sessionId };
+  }
+
+  async function sessionResponse(user: UserRow, sessionId: string, refreshToken: string, method: string) {
+    const now = Math.floor(Date.now() / 1000);
+    const accessToken = await new SignJWT({
+      email: user.email ?? '',
+      phone: user.phone ?? '',
+      app_metadata: user.raw_app_meta_data ?? {},
+      user_metadata: user.raw_user_meta_data ?? {},
+      role: user.role ?? 'authenticated',
+      aal: 'aal1',
+      amr: [{ method, timestamp: now }],
+      session_id: sessionId,
+      is_anonymous: user.is_anonymous,
+    })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setIssuer(issuer)
+      .setSubject(user.id)
+      .setAudience(user.aud ?? 'authenticated')
+      .setIssuedAt(now)
+      .setExpirationTime(now + expiry)
+      .sign(secret);
+    return {
+      access_token: accessToken,
+      token_type: 'bearer',
+      expires_in: expiry,
+      expires_at: now + expiry,
+      refresh_token: refreshToken,
+      user: userJson(user),
+    };
+  }
+
+  async function passwordGrant(body: Record<string, unknown>) {
+    const email = stringField(body, 'email');
+    const phone = stringField(body, 'phone');
+    const password = stringField(body, 'password') ?? '';
+    if ((email && phone) || (!email && !phone)) {
+      throw new AuthError(400, 'validation_failed', 'Only an email address or phone number should be provided on login.');
+    }
+    // A wrong password and an unknown user get the same answer, so the endpoint does not reveal who exists.
+    const { rows } = await pool.query<UserRow & { password_ok: boolean }>(
+      `select ${USER_COLUMNS},
+              case when coalesce(u.encrypted_password, '') = '' then false
+                   else u.encrypted_password = extensions.crypt($2, u.encrypted_password) end as password_ok
+         from auth.users u
+        where ($1::text is not null and lower(u.email) = lower($1)) or ($3::text is not null and u.phone = $3)`,
+      [email ?? null, password, phone ?? null],
+    );
+    const user = rows[0];
+    if (!user || !user.password_ok || password === '') {
+      throw new AuthError(400, 'invalid_credentials', 'Invalid login credentials');
+    }
+    if (email && !user.email_confirmed_at) throw new AuthError(400, 'email_not_confirmed', 'Email not confirmed');
+    if (phone && !user.phone_confirmed_at) throw new AuthError(400, 'phone_not_confirmed', 'Phone not confirmed');
+    if (isBanned(user)) throw new AuthError(400, 'user_banned', 'User is banned');
+
+    const refreshToken = randomBytes(16).toString('base64url');
+    const created = await pool.query<UserRow & { session_id: string }>(
+      `with session as (
+         insert into auth.sessions (user_id) values ($1::uuid) returning id
+       ), token as (
+         insert into auth.refresh_tokens (token, user_id, session_id)
+         select $2, $1::text, session.id from session
+       ), u as (
+         update auth.users set last_sign_in_at = now(), updated_at = now() where id = $1::uuid returning *
+       )
+       select ${USER_COLUMNS}, (select id from session) as session_id from u`,
+      [user.id, refreshToken],
+    );
+    const signedIn = created.rows[0];
+    return sessionResponse(signedIn, signedIn.session_id, refreshToken, 'password');
+  }
+
+  /** Rotation: the presented token is revoked and a child issued; presenting a revoked one ends the session. */
+  async function refreshGrant(body: Record<string, unknown>) {
+    const presented = stringField(body, 'refresh_token');
+    if (!presented) throw new AuthError(400, 'validation_failed', 'refresh_token required');
+    const client = await pool.connect();
+    try {
+      await client.query('begin');
+      const found = await client.query<{ revoked: boolean; session_id: string; user_id: string }>(
+        `select revoked, session_id, user_id from auth.refresh_tokens where token = $1 for update`,
+        [presented],
+      );
+      const token = found.rows[0];
+      if (!token) throw new AuthError(400, 'refresh_token_not_found', 'Invalid Refresh Token: Refresh Token Not Found');
+      if (token.revoked) {
+        // A revoked token coming back means it leaked or was replayed: GoTrue revokes the whole family.
+        await client.query(`update auth.refresh_tokens set revoked = true, updated_at = now() where session_id = $1`, [
+          token.session_id,
+        ]);
+        await client.query('commit');
+        throw new AuthError(400, 'refresh_token_already_used', 'Invalid Refresh Token: Already Used');
+      }
+      const next = randomBytes(16).toString('base64url');
+      const rotated = await client.query<UserRow>(
+        `with revoke as (
+           update auth.refresh_tokens set revoked = true, updated_at = now() where token = $1
+         ), child as (
+           insert into auth.refresh_tokens (token, user_id, session_id, parent) values ($2, $3, $4::uuid, $1)
+         ), touch as (
+           update auth.sessions set updated_at = now() where id = $4::uuid
+         )
+         select ${USER_COLUMNS} from auth.users u where u.id = $3::uuid`,
+        [presented, next, token.user_id, token.session_id],
+      );
+      const user = rotated.rows[0];
+      if (!user || isBanned(user)) {
+        throw new AuthError(400, 'refresh_token_not_found', 'Invalid Refresh Token: Refresh Token Not Found');
+      }
+      await client.query('commit');
+      return sessionResponse(user, token.session_id, next, 'token_refresh');
+    } catch (error) {
+      await client.query('rollback').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async function logout(req: IncomingMessage, url: URL): Promise<void> {
+    const scope = url.searchParams.get('scope') ?? 'global';
+    if (!LOGOUT_SCOPES.has(scope)) throw new AuthError(400, 'validation_failed', `Unsupported logout scope "${scope}"`);
+    const { user, sessionId } = await authenticated(req);
+    // Deleting a session cascades to its refresh tokens, as GoTrue's logout does.
+    if (scope === 'local') await pool.query(`delete from auth.sessions where id = $1::uuid`, [sessionId]);
+    else if (scope === 'others') {
+      await pool.query(`delete from auth.sessions where user_id = $1::uuid and id <> $2::uuid`, [user.id, sessionId]);
+    } else await pool.query(`delete from auth.sessions where user_id = $1::uuid`, [user.id]);
+  }
+
+  async function adminCreateUser(req: IncomingMessage, body: Record<string, unknown>) {
+    const claims = await claimsOf(req);
+    if (typeof claims.role !== 'string' || !ADMIN_ROLES.has(claims.role)) {
+      throw new AuthError(403, 'not_admin', 'User not allowed');
+    }
+    const email = stringField(body, 'email')?.trim().toLowerCase();
+    const phone = stringField(body, 'phone');
+    const password = stringField(body, 'password');
+    const userMetadata = objectField(body, 'user_metadata') ?? {};
+    const appMetadata = objectField(body, 'app_metadata') ?? {};
+    if (!email && !phone) throw new AuthError(400, 'validation_failed', 'Cannot create a user without either an email or phone');
+    if (email && !EMAIL_PATTERN.test(email)) {
+      throw new AuthError(400, 'validation_failed', 'Unable to validate email address: invalid format');
+    }
+    if (password !== undefined && password.length < MIN_PASSWORD_LENGTH) {
+      throw new AuthError(422, 'weak_password', `Password should be at least ${MIN_PASSWORD_LENGTH} characters.`, ['length']);
+    }
+    const provider = email ? 'email' : 'phone';
+    try {
+      const { rows } = await pool.query<UserRow>(
+        `insert into auth.users as u (instance_id, aud, role, email, phone, encrypted_password,
+                                      email_confirmed_at, phone_confirmed_at, raw_app_meta_data, raw_user_meta_data)
+         values ('00000000-0000-0000-0000-000000000000', 'authenticated', 'authenticated', $1::text, $2::text,
+                 case when $3::text is null then '' else extensions.crypt($3, extensions.gen_salt('bf', ${BCRYPT_COST})) end,
+                 case when $4 and $1::text is not null then now() end,
+                 case when $5 and $2::text is not null then now() end,
+                 $6::jsonb, $7::jsonb)
+         returning ${USER_COLUMNS}`,
+        [
+          email ?? null,
+          phone ?? null,
+          password ?? null,
+          body.email_confirm === true,
+          body.phone_confirm === true,
+          JSON.stringify({ ...appMetadata, provider, providers: [provider] }),
+          JSON.stringify(userMetadata),
+        ],
+      );
+      return userJson(rows[0]);
+    } catch (error) {
+      if ((error as { code?: string }).code === '23505') {
+        throw email && (error as { constraint?: string }).constraint?.includes('email')
+          ? new AuthError(422, 'email_exists', 'A user with this email address has already been registered')
+          : new AuthError(422, 'phone_exists', 'A user with this phone number has already been registered');
+      }
+      throw error;
+    }
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const url = new URL(path, 'http://auth.local');
+    const endpoint = `${req.method} ${url.pathname.replace(/\/+$/, '')}`;
+    switch (endpoint) {
+      case 'POST /token': {
+        const body = await readJson(req);
+        const grant = url.searchParams.get('grant_type');
+        if (grant === 'password') return send(req, res, 200, await passwordGrant(body));
+        if (grant === 'refresh_token') return send(req, res, 200, await refreshGrant(body));
+        throw new AuthError(400, 'validation_failed', 'unsupported_grant_type');
+      }
+      case 'GET /user':
+        return send(req, res, 200, userJson((await authenticated(req)).user));
+      case 'POST /logout':
+        await logout(req, url);
+        return send(req, res, 204, undefined);
+      case 'POST /admin/users':
+        return send(req, res, 200, await adminCreateUser(req, await readJson(req)));
+      case 'GET /health':
+        return send(req, res, 200, { version: 'local-subset', name: 'GoTrue', description: 'Comings local GoTrue subset' });
+      default:
+        throw new AuthError(404, 'not_found', 'Not Found');
+    }
+  }
+
+  return (req, res, path) => {
+    if (req.method === 'OPTIONS') {
+      const headers: Record<string, string> = { ...CORS_HEADERS };
+      const asked = req.headers['access-control-request-headers'];
+      if (asked) headers['access-control-allow-headers'] = asked;
+      res.writeHead(204, headers).end();
+      return;
+    }
+    route(req, res, path).catch((error: unknown) => {
+      if (res.headersSent) return void res.destroy();
+      if (error instanceof AuthError) return sendError(req, res, error);
+      console.error('auth: unexpected failure', error);
+      sendError(req, res, new AuthError(500, 'unexpected_failure', 'Unexpected failure, please check server logs for more information'));
+    });
+  };
+}

@@ -1,0 +1,69 @@
+// Starts the Deno process that serves functions/ (stack/functions-host.ts) and waits until it answers.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawnSupervised, waitUntil, type SupervisedChild } from './child.ts';
+import type { StackKeys } from './keys.ts';
+
+export interface FunctionsHostOptions {
+  port: number;
+  /** The gateway's URL: SUPABASE_URL inside the functions. */
+  apiUrl: string;
+  /** SUPABASE_DB_URL inside the functions. */
+  dbUrl: string;
+  keys: StackKeys;
+  logFile: string;
+  timeoutMs?: number;
+}
+
+const projectRoot = fileURLToPath(new URL('../', import.meta.url));
+const deno = path.join(projectRoot, 'node_modules', '.bin', 'deno');
+
+export async function spawnFunctionsHost(options: FunctionsHostOptions): Promise<SupervisedChild> {
+  const child = spawnSupervised(
+    'functions',
+    deno,
+    [
+      'run',
+      // The functions reach the stack over the network and read their code and node_modules; they
+      // write no files, start no processes and load no native code.
+      '--allow-net',
+      '--allow-env',
+      '--allow-read',
+      '--allow-sys',
+      // Bare imports resolve from the project's package.json and the node_modules that `npm ci` made;
+      // JSR and deno.land are not reachable here, so nothing may be fetched.
+      '--node-modules-dir=manual',
+      '--no-lock',
+      '--cached-only',
+      'stack/functions-host.ts',
+    ],
+    {
+      cwd: projectRoot,
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        ...(process.env.DENO_DIR ? { DENO_DIR: process.env.DENO_DIR } : {}),
+        NO_COLOR: '1',
+        // What Supabase puts in every function's environment.
+        SUPABASE_URL: options.apiUrl,
+        SUPABASE_ANON_KEY: options.keys.anonKey,
+        SUPABASE_SERVICE_ROLE_KEY: options.keys.serviceRoleKey,
+        SUPABASE_DB_URL: options.dbUrl,
+        JWT_SECRET: options.keys.jwtSecret,
+        SUPABASE_INTERNAL_HOST_PORT: String(options.port),
+      },
+      logFile: options.logFile,
+    },
+  );
+  try {
+    await waitUntil(
+      'functions host',
+      async () => (await fetch(`http://127.0.0.1:${options.port}/_internal/health`, { signal: AbortSignal.timeout(1_000) })).ok,
+      { timeoutMs: options.timeoutMs ?? 20_000, child },
+    );
+  } catch (error) {
+    await child.stop();
+    throw error;
+  }
+  return child;
+}
