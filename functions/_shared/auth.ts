@@ -1,0 +1,66 @@
+import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
+import { ApiError } from './errors.ts';
+import { kioskKey } from './schemas.ts';
+
+export interface StaffAuthConfig {
+  // The project's HS256 secret (the local stack, or a project on legacy JWT secrets).
+  jwtSecret?: string;
+  // Used when no secret is given: the project's asymmetric signing keys from its JWKS.
+  supabaseUrl: string;
+}
+
+export type StaffVerifier = (request: Request) => Promise<string>;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+// The gateway's verify_jwt only proves that some project key signed the token; the anon key passes it
+// too. A staff action needs a signed-in user, so the token is verified here again and its `sub`, the
+// auth.users id, becomes the actor the SQL checks shop membership for.
+export function createStaffVerifier(config: StaffAuthConfig): StaffVerifier {
+  // An explicit algorithm list is what refuses `alg: none` and a token re-signed with a public key as
+  // an HMAC secret; `exp` is required so that a token without expiry is never accepted.
+  const secret = config.jwtSecret ? new TextEncoder().encode(config.jwtSecret) : null;
+  const jwks = secret ? null : createRemoteJWKSet(new URL('/auth/v1/.well-known/jwks.json', config.supabaseUrl));
+  const verify = async (token: string): Promise<JWTPayload> => {
+    const result = secret
+      ? await jwtVerify(token, secret, { algorithms: ['HS256'], requiredClaims: ['exp'] })
+      : await jwtVerify(token, jwks!, { algorithms: ['ES256', 'RS256', 'EdDSA'], requiredClaims: ['exp'] });
+    return result.payload;
+  };
+
+  return async (request) => {
+    const token = bearerToken(request);
+    if (token === null) throw notAuthenticated('Sign in and send the access token as a Bearer token.');
+    let payload: JWTPayload;
+    try {
+      payload = await verify(token);
+    } catch (error) {
+      // An unreachable JWKS is our outage, not the caller's bad token: let it become a logged 500.
+      if (!(error instanceof errors.JOSEError) || error instanceof errors.JWKSTimeout) throw error;
+      throw notAuthenticated('The access token is invalid or expired.');
+    }
+    if (payload.role !== 'authenticated' || typeof payload.sub !== 'string' || !UUID.test(payload.sub)) {
+      throw notAuthenticated('This action needs a signed-in shop member, not a project key.');
+    }
+    return payload.sub;
+  };
+}
+
+function bearerToken(request: Request): string | null {
+  const match = /^Bearer\s+(\S+)$/i.exec(request.headers.get('authorization') ?? '');
+  return match ? match[1] : null;
+}
+
+const notAuthenticated = (message: string) => new ApiError('not_authenticated', message);
+
+// The device key is the kiosk's credential; SQL hashes it and checks it names an active kiosk of the
+// customer's shop. Here it is only required and bounded.
+export function requireKioskKey(request: Request): string {
+  const parsed = kioskKey.safeParse(request.headers.get('x-kiosk-key'));
+  if (!parsed.success) throw new ApiError('invalid_kiosk_key', 'Send the kiosk device key in X-Kiosk-Key.');
+  return parsed.data;
+}
+
+export function hasKioskKey(request: Request): boolean {
+  return request.headers.has('x-kiosk-key');
+}

@@ -1,0 +1,339 @@
+export type Json = string | number | boolean | null | { [key: string]: Json | undefined } | Json[]
+
+export type Database = {
+  
+  "public": {
+          Tables: {
+            "customers": {
+                  Row: {
+                    "created_at": string,"current_balance": number,"id": string,"name": string,"phone": string,"phone_last4": string | null,"shop_id": string,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "created_at"?: string,"current_balance"?: number,"id"?: string,"name": string,"phone": string,"phone_last4"?: never,"shop_id": string,"updated_at"?: string
+                  }
+                  Update: {
+                    "created_at"?: string,"current_balance"?: number,"id"?: string,"name"?: string,"phone"?: string,"phone_last4"?: never,"shop_id"?: string,"updated_at"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "customers_shop_id_fkey"
+      columns: ["shop_id"]
+isOneToOne: false
+      referencedRelation: "shop_outstanding_balances"
+      referencedColumns: ["shop_id"]
+    },{
+      foreignKeyName: "customers_shop_id_fkey"
+      columns: ["shop_id"]
+isOneToOne: false
+      referencedRelation: "shops"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"kiosks": {
+                  Row: {
+                    "active": boolean,"created_at": string,"id": string,"last_seen_at": string | null,"name": string,"shop_id": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "active"?: boolean,"created_at"?: string,"id"?: string,"last_seen_at"?: string | null,"name": string,"shop_id": string
+                  }
+                  Update: {
+                    "active"?: boolean,"created_at"?: string,"id"?: string,"last_seen_at"?: string | null,"name"?: string,"shop_id"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "kiosks_shop_id_fkey"
+      columns: ["shop_id"]
+isOneToOne: false
+      referencedRelation: "shop_outstanding_balances"
+      referencedColumns: ["shop_id"]
+    },{
+      foreignKeyName: "kiosks_shop_id_fkey"
+      columns: ["shop_id"]
+isOneToOne: false
+      referencedRelation: "shops"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"shop_members": {
+                  Row: {
+                    "created_at": string,"role": string,"shop_id": string,"user_id": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "created_at"?: string,"role": string,"shop_id": string,"user_id": string
+                  }
+                  Update: {
+                    "created_at"?: string,"role"?: string,"shop_id"?: string,"user_id"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "shop_members_shop_id_fkey"
+      columns: ["shop_id"]
+isOneToOne: false
+      referencedRelation: "shop_outstanding_balances"
+      referencedColumns: ["shop_id"]
+    },{
+      foreignKeyName: "shop_members_shop_id_fkey"
+      columns: ["shop_id"]
+isOneToOne: false
+      referencedRelation: "shops"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"shops": {
+                  Row: {
+                    "created_at": string,"id": string,"max_balance": number,"name": string,"pin_lock_minutes": number,"pin_max_attempts": number
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "created_at"?: string,"id"?: string,"max_balance"?: number,"name": string,"pin_lock_minutes"?: number,"pin_max_attempts"?: number
+                  }
+                  Update: {
+                    "created_at"?: string,"id"?: string,"max_balance"?: number,"name"?: string,"pin_lock_minutes"?: number,"pin_max_attempts"?: number
+                  }
+                  Relationships: [
+                    
+                  ]
+                },"transactions": {
+                  Row: {
+                    "actor_kiosk_id": string | null,"actor_user_id": string | null,"amount": number,"balance_after": number,"created_at": string,"customer_id": string,"id": string,"idempotency_key": string,"memo": string | null,"original_transaction_id": string | null,"shop_id": string,"type": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "actor_kiosk_id"?: string | null,"actor_user_id"?: string | null,"amount": number,"balance_after": number,"created_at"?: string,"customer_id": string,"id"?: string,"idempotency_key": string,"memo"?: string | null,"original_transaction_id"?: string | null,"shop_id": string,"type": string
+                  }
+                  Update: {
+                    "actor_kiosk_id"?: string | null,"actor_user_id"?: string | null,"amount"?: number,"balance_after"?: number,"created_at"?: string,"customer_id"?: string,"id"?: string,"idempotency_key"?: string,"memo"?: string | null,"original_transaction_id"?: string | null,"shop_id"?: string,"type"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "transactions_actor_kiosk_id_fkey"
+      columns: ["actor_kiosk_id"]
+isOneToOne: false
+      referencedRelation: "kiosks"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "transactions_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
+      referencedRelation: "customers"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "transactions_reversal_same_customer"
+      columns: ["original_transaction_id","customer_id"]
+isOneToOne: false
+      referencedRelation: "transactions"
+      referencedColumns: ["id","customer_id"]
+    },{
+      foreignKeyName: "transactions_shop_id_fkey"
+      columns: ["shop_id"]
+isOneToOne: false
+      referencedRelation: "shop_outstanding_balances"
+      referencedColumns: ["shop_id"]
+    },{
+      foreignKeyName: "transactions_shop_id_fkey"
+      columns: ["shop_id"]
+isOneToOne: false
+      referencedRelation: "shops"
+      referencedColumns: ["id"]
+    }
+                  ]
+                }
+          }
+          Views: {
+            "shop_daily_summaries": {
+                  Row: {
+                    "charged": number | null,"day": string | null,"deducted": number | null,"outstanding_balance": number | null,"reversed": number | null,"shop_id": string,"transaction_count": number | null
+                  }
+                  ComputedFields: never
+                  Relationships: [
+                    {
+      foreignKeyName: "transactions_shop_id_fkey"
+      columns: ["shop_id"]
+isOneToOne: false
+      referencedRelation: "shop_outstanding_balances"
+      referencedColumns: ["shop_id"]
+    },{
+      foreignKeyName: "transactions_shop_id_fkey"
+      columns: ["shop_id"]
+isOneToOne: false
+      referencedRelation: "shops"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"shop_outstanding_balances": {
+                  Row: {
+                    "customer_count": number | null,"outstanding_balance": number | null,"shop_id": string
+                  }
+                  ComputedFields: never
+                  Relationships: [
+                    
+                  ]
+                }
+          }
+          Functions: {
+            "cancel_transaction":
+{ Args: { "p_actor_user_id": string,"p_idempotency_key": string,"p_reason"?: string,"p_transaction_id": string }; Returns: Json
+                           },
+"charge_balance":
+{ Args: { "p_actor_user_id": string,"p_amount": number,"p_customer_id": string,"p_idempotency_key": string,"p_memo"?: string }; Returns: Json
+                           },
+"create_customer":
+{ Args: { "p_actor_user_id": string,"p_name": string,"p_phone": string,"p_pin"?: string,"p_shop_id": string }; Returns: Json
+                           },
+"deactivate_kiosk":
+{ Args: { "p_actor_user_id": string,"p_kiosk_id": string }; Returns: Json
+                           },
+"deduct_balance":
+{ Args: { "p_actor_user_id": string,"p_amount": number,"p_customer_id": string,"p_idempotency_key": string,"p_memo"?: string }; Returns: Json
+                           },
+"kiosk_balance":
+{ Args: { "p_kiosk_key": string,"p_phone": string,"p_pin": string }; Returns: Json
+                           },
+"kiosk_pay":
+{ Args: { "p_amount": number,"p_idempotency_key": string,"p_kiosk_key": string,"p_phone": string,"p_pin": string }; Returns: Json
+                           },
+"reconcile_balances":
+{ Args: Record<PropertyKey, never>; Returns: {
+              "current_balance": number,"customer_id": string,"ledger_balance": number,"shop_id": string
+            }[]
+                           },
+"register_kiosk":
+{ Args: { "p_actor_user_id": string,"p_name": string,"p_shop_id": string }; Returns: Json
+                           },
+"set_pin":
+{ Args: { "p_actor_user_id": string,"p_customer_id": string,"p_pin": string }; Returns: Json
+                           },
+"unlock_pin":
+{ Args: { "p_actor_user_id": string,"p_customer_id": string }; Returns: Json
+                           },
+"update_customer":
+{ Args: { "p_actor_user_id": string,"p_customer_id": string,"p_name"?: string,"p_phone"?: string }; Returns: Json
+                           },
+"verify_pin_atomic":
+{ Args: { "p_actor_user_id"?: string,"p_customer_id": string,"p_kiosk_key"?: string,"p_pin": string }; Returns: Json
+                           }
+          }
+          Enums: {
+            [_ in never]: never
+          }
+          CompositeTypes: {
+            [_ in never]: never
+          }
+        }
+}
+
+type DatabaseWithoutInternals = Omit<Database, '__InternalSupabase'>
+
+type DefaultSchema = DatabaseWithoutInternals[Extract<keyof Database, "public">]
+
+export type Tables<
+  DefaultSchemaTableNameOrOptions extends
+    | keyof (DefaultSchema["Tables"] & DefaultSchema["Views"])
+    | { schema: keyof DatabaseWithoutInternals },
+  TableName extends DefaultSchemaTableNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals
+  }
+    ? keyof (DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"] &
+        DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Views"])
+    : never = never
+> = DefaultSchemaTableNameOrOptions extends { schema: keyof DatabaseWithoutInternals }
+  ? (DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"] &
+      DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Views"])[TableName] extends {
+      Row: infer R
+    }
+    ? R
+    : never
+  : DefaultSchemaTableNameOrOptions extends keyof (DefaultSchema["Tables"] & DefaultSchema["Views"])
+  ? (DefaultSchema["Tables"] & DefaultSchema["Views"])[DefaultSchemaTableNameOrOptions] extends {
+      Row: infer R
+    }
+    ? R
+    : never
+  : never
+
+export type TablesInsert<
+  DefaultSchemaTableNameOrOptions extends
+    | keyof DefaultSchema["Tables"]
+    | { schema: keyof DatabaseWithoutInternals },
+  TableName extends DefaultSchemaTableNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals
+  }
+    ? keyof DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"]
+    : never = never
+> = DefaultSchemaTableNameOrOptions extends { schema: keyof DatabaseWithoutInternals }
+  ? DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"][TableName] extends {
+      Insert: infer I
+    }
+    ? I
+    : never
+  : DefaultSchemaTableNameOrOptions extends keyof DefaultSchema["Tables"]
+  ? DefaultSchema["Tables"][DefaultSchemaTableNameOrOptions] extends {
+      Insert: infer I
+    }
+    ? I
+    : never
+  : never
+
+export type TablesUpdate<
+  DefaultSchemaTableNameOrOptions extends
+    | keyof DefaultSchema["Tables"]
+    | { schema: keyof DatabaseWithoutInternals },
+  TableName extends DefaultSchemaTableNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals
+  }
+    ? keyof DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"]
+    : never = never
+> = DefaultSchemaTableNameOrOptions extends { schema: keyof DatabaseWithoutInternals }
+  ? DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"][TableName] extends {
+      Update: infer U
+    }
+    ? U
+    : never
+  : DefaultSchemaTableNameOrOptions extends keyof DefaultSchema["Tables"]
+  ? DefaultSchema["Tables"][DefaultSchemaTableNameOrOptions] extends {
+      Update: infer U
+    }
+    ? U
+    : never
+  : never
+
+export type Enums<
+  DefaultSchemaEnumNameOrOptions extends
+    | keyof DefaultSchema["Enums"]
+    | { schema: keyof DatabaseWithoutInternals },
+  EnumName extends DefaultSchemaEnumNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals
+  }
+    ? keyof DatabaseWithoutInternals[DefaultSchemaEnumNameOrOptions["schema"]]["Enums"]
+    : never = never
+> = DefaultSchemaEnumNameOrOptions extends { schema: keyof DatabaseWithoutInternals }
+  ? DatabaseWithoutInternals[DefaultSchemaEnumNameOrOptions["schema"]]["Enums"][EnumName]
+  : DefaultSchemaEnumNameOrOptions extends keyof DefaultSchema["Enums"]
+  ? DefaultSchema["Enums"][DefaultSchemaEnumNameOrOptions]
+  : never
+
+export type CompositeTypes<
+  PublicCompositeTypeNameOrOptions extends
+    | keyof DefaultSchema["CompositeTypes"]
+    | { schema: keyof DatabaseWithoutInternals },
+  CompositeTypeName extends PublicCompositeTypeNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals
+  }
+    ? keyof DatabaseWithoutInternals[PublicCompositeTypeNameOrOptions["schema"]]["CompositeTypes"]
+    : never = never
+> = PublicCompositeTypeNameOrOptions extends { schema: keyof DatabaseWithoutInternals }
+  ? DatabaseWithoutInternals[PublicCompositeTypeNameOrOptions["schema"]]["CompositeTypes"][CompositeTypeName]
+  : PublicCompositeTypeNameOrOptions extends keyof DefaultSchema["CompositeTypes"]
+  ? DefaultSchema["CompositeTypes"][PublicCompositeTypeNameOrOptions]
+  : never
+
+export const Constants = {
+  "public": {
+          Enums: {
+            
+          }
+        }
+} as const

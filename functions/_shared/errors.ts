@@ -1,0 +1,137 @@
+// The one error contract of docs/contract.md: every refusal, whether decided here (auth, zod, body
+// limits, routing) or raised by the SQL functions through PostgREST, leaves as
+// `{ error: { code, message, details, request_id } }` with the status fixed by the code.
+
+export const ERROR_STATUS = {
+  validation_failed: 400,
+  invalid_json: 400,
+  idempotency_key_required: 400,
+  invalid_amount: 400,
+  invalid_pin_format: 400,
+  invalid_phone: 400,
+  invalid_name: 400,
+  not_authenticated: 401,
+  invalid_kiosk_key: 401,
+  pin_invalid: 401,
+  kiosk_deactivated: 403,
+  not_shop_member: 403,
+  insufficient_role: 403,
+  customer_not_found: 404,
+  transaction_not_found: 404,
+  kiosk_not_found: 404,
+  shop_not_found: 404,
+  route_not_found: 404,
+  method_not_allowed: 405,
+  insufficient_balance: 409,
+  balance_ceiling_exceeded: 409,
+  already_cancelled: 409,
+  cannot_cancel_reversal: 409,
+  idempotency_key_reused: 409,
+  phone_taken: 409,
+  pin_not_set: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  pin_locked: 423,
+  internal_error: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_STATUS, value);
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: unknown = null,
+    // Response headers that belong to the refusal itself, such as `Allow` on a 405.
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = ERROR_STATUS[code];
+  }
+}
+
+// A refusal that the caller may see, or an unexpected failure that must be logged and hidden.
+export type MappedFailure =
+  | { kind: 'refusal'; error: ApiError }
+  | { kind: 'unexpected'; cause: unknown };
+
+// What supabase-js hands back next to `data` on a failed rpc: PostgREST's error body plus the status.
+export interface RpcFailure {
+  error: { code?: unknown; message?: unknown; details?: unknown; hint?: unknown } | null;
+  status: number;
+}
+
+// The SQL functions raise `sqlstate 'PGRST'` with a JSON message whose `code` is one of ours and a
+// status PostgREST sends as is. Anything else (a PostgREST PGRSTxxx code, a bare SQLSTATE such as a
+// constraint violation, a network failure with status 0) was not meant for the caller: it becomes a
+// 500 and the original goes to the log only.
+export function mapRpcFailure(failure: RpcFailure): MappedFailure {
+  const code = failure.error?.code;
+  if (!isErrorCode(code) || code === 'internal_error') {
+    return { kind: 'unexpected', cause: failure };
+  }
+  const expected = ERROR_STATUS[code];
+  if (failure.status !== expected) {
+    // The SQL and the contract disagree on the status: the contract wins, but someone must know.
+    console.warn(`rpc refusal ${code} arrived with status ${failure.status}, answering ${expected}`);
+  }
+  const message = typeof failure.error?.message === 'string' ? failure.error.message : code;
+  return { kind: 'refusal', error: new ApiError(code, message, parseDetails(failure.error?.details)) };
+}
+
+// PostgREST 12 carries a raised `details` only as a string (or null), so SQL writes its structured
+// details as JSON text; they reach the caller as the object they were.
+function parseDetails(details: unknown): unknown {
+  if (typeof details !== 'string') return details ?? null;
+  try {
+    return JSON.parse(details);
+  } catch {
+    return details;
+  }
+}
+
+export interface PinResult {
+  ok: boolean;
+  code: string | null;
+  remaining_attempts: number;
+  locked_until: string | null;
+}
+
+export function isPinRefusal(value: unknown): value is PinResult & { ok: false } {
+  return typeof value === 'object' && value !== null && (value as { ok?: unknown }).ok === false;
+}
+
+// A refused PIN is returned by SQL, not raised, so that the failure counter's increment commits.
+export function pinRefusalError(result: PinResult): ApiError {
+  switch (result.code) {
+    case 'pin_locked':
+      return new ApiError('pin_locked', 'The PIN is locked after too many wrong attempts.', {
+        locked_until: result.locked_until,
+        remaining_attempts: result.remaining_attempts,
+      });
+    case 'pin_not_set':
+      return new ApiError('pin_not_set', 'This customer has no PIN yet.', null);
+    case 'pin_invalid':
+      return new ApiError('pin_invalid', 'The PIN is wrong.', {
+        remaining_attempts: result.remaining_attempts,
+      });
+    default:
+      throw new Error(`unknown PIN refusal code ${String(result.code)}`);
+  }
+}
+
+export function errorBody(error: ApiError, requestId: string) {
+  return {
+    error: { code: error.code, message: error.message, details: error.details, request_id: requestId },
+  };
+}
+
+export const internalError = () =>
+  new ApiError('internal_error', 'Something went wrong on our side. Quote the request id when you report it.');

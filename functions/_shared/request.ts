@@ -1,0 +1,125 @@
+import type { z } from 'zod';
+import { ApiError } from './errors.ts';
+import { idempotencyKey } from './schemas.ts';
+
+export const MAX_BODY_BYTES = 16 * 1024;
+
+// Reads the request as JSON within the contract's limits and validates it with `schema`.
+// The body is read as a stream and abandoned past the limit, so a client cannot make a function
+// buffer megabytes by lying in (or omitting) Content-Length.
+export async function readJsonBody<Schema extends z.ZodType>(
+  request: Request,
+  schema: Schema,
+): Promise<z.output<Schema>> {
+  requireJsonContentType(request);
+  const text = await readTextWithinLimit(request, MAX_BODY_BYTES);
+  const value = parseJson(text);
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    throw new ApiError('validation_failed', 'The request body is not valid.', result.error.issues);
+  }
+  return result.data;
+}
+
+function requireJsonContentType(request: Request): void {
+  const mediaType = (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+  if (mediaType !== 'application/json') {
+    throw new ApiError('unsupported_media_type', 'Send the body as application/json.', {
+      content_type: request.headers.get('content-type'),
+    });
+  }
+}
+
+async function readTextWithinLimit(request: Request, limit: number): Promise<string> {
+  const tooLarge = () =>
+    new ApiError('payload_too_large', `The body must be at most ${limit} bytes.`, { limit_bytes: limit });
+  const declared = Number(request.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge();
+  if (request.body === null) return '';
+
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let received = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    received += value.byteLength;
+    if (received > limit) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(received);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new ApiError('invalid_json', 'The body is not valid UTF-8 JSON.');
+  }
+}
+
+function parseJson(text: string): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ApiError('invalid_json', 'The body is not valid JSON.');
+  }
+  const spelled = findNonIntegerNumberSpelling(text);
+  if (spelled !== null) {
+    // JSON.parse reads 1e3 and 1000.0 as the integer 1000; amounts are KRW written as plain
+    // integers, so such spellings are refused before they can pass as one.
+    throw new ApiError('validation_failed', 'The request body is not valid.', [
+      {
+        code: 'custom',
+        path: [],
+        message: `numbers must be plain integers without a fraction or exponent (found ${spelled})`,
+      },
+    ]);
+  }
+  return value;
+}
+
+// Returns the first number literal outside strings that has a fraction or an exponent, or null.
+// Only called on text that JSON.parse accepted, so the token structure is known to be valid.
+export function findNonIntegerNumberSpelling(json: string): string | null {
+  let inString = false;
+  for (let i = 0; i < json.length; i++) {
+    const char = json[i];
+    if (inString) {
+      if (char === '\\') i++;
+      else if (char === '"') inString = false;
+      continue;
+    }
+    if (char === '"') {
+      inString = true;
+      continue;
+    }
+    if (char === '-' || (char >= '0' && char <= '9')) {
+      let end = i + 1;
+      while (end < json.length && /[0-9.eE+-]/.test(json[end])) end++;
+      const literal = json.slice(i, end);
+      if (/[.eE]/.test(literal)) return literal;
+      i = end - 1;
+    }
+  }
+  return null;
+}
+
+// A kiosk or a browser that retries after a timeout sends the same key again; SQL then returns the
+// first result instead of moving the money twice. A money call without a key is refused outright.
+export function requireIdempotencyKey(request: Request): string {
+  const parsed = idempotencyKey.safeParse(request.headers.get('idempotency-key'));
+  if (!parsed.success) {
+    throw new ApiError(
+      'idempotency_key_required',
+      'Send an Idempotency-Key header of 1 to 200 visible ASCII characters, the same on every retry.',
+    );
+  }
+  return parsed.data;
+}

@@ -1,0 +1,114 @@
+import { z } from 'zod';
+
+// The same ceilings the SQL enforces (transactions.amount check, customers.name check); they are
+// repeated here only so that a bad request is refused with a precise zod issue before any round trip.
+export const MAX_TRANSACTION_AMOUNT = 10_000_000;
+export const MAX_NAME_LENGTH = 100;
+export const MAX_NOTE_LENGTH = 500;
+
+const uuid = z.uuid({ message: 'must be a UUID' });
+
+// `z.number().int()` already refuses NaN, Infinity, fractions and unsafe integers; strings and
+// booleans are refused by type. Exponent spellings (1e3) become 1000 inside JSON.parse and are
+// refused on the raw text instead (see body.ts).
+export const amount = z
+  .number({ message: 'must be a whole number of KRW' })
+  .int({ message: 'must be a whole number of KRW' })
+  .positive({ message: 'must be at least 1' })
+  .max(MAX_TRANSACTION_AMOUNT, { message: `must be at most ${MAX_TRANSACTION_AMOUNT}` });
+
+export const pin = z.string().regex(/^[0-9]{4,6}$/, { message: 'must be 4 to 6 digits' });
+
+// Separators people type between the groups of a Korean mobile number.
+const PHONE_SEPARATORS = /[\s\-.()]/g;
+
+// 01012345678, 010-1234-5678, 010 1234 5678, 010.1234.5678, +82 10-1234-5678, +82 (0)10 1234 5678,
+// 82-10-1234-5678 all name the same phone; the database stores one spelling so that uniqueness
+// per shop and lookups at the kiosk hold whatever the caller typed.
+export function normalizeKoreanMobile(raw: string): string | null {
+  let digits = raw.trim().replace(PHONE_SEPARATORS, '');
+  if (digits.startsWith('+82')) digits = digits.slice(3);
+  else if (digits.startsWith('0082')) digits = digits.slice(4);
+  else if (/^8210[0-9]{8}$/.test(digits)) digits = digits.slice(2);
+  if (!digits.startsWith('0')) digits = `0${digits}`;
+  const match = /^010([0-9]{4})([0-9]{4})$/.exec(digits);
+  return match ? `010-${match[1]}-${match[2]}` : null;
+}
+
+export const phone = z
+  .string()
+  .max(40, { message: 'is too long for a phone number' })
+  .transform((raw, ctx) => {
+    const normalized = normalizeKoreanMobile(raw);
+    if (normalized === null) {
+      ctx.addIssue({ code: 'custom', message: 'must be a Korean mobile number such as 010-1234-5678' });
+      return z.NEVER;
+    }
+    return normalized;
+  });
+
+// Control characters have no place in a name printed on a receipt or a kiosk screen, and a lone UTF-16
+// surrogate (valid in a JSON string) is refused by PostgreSQL's text and jsonb input.
+const NO_CONTROL_CHARACTERS = /^[^\p{Cc}\p{Cs}]*$/u;
+
+export const displayName = z
+  .string()
+  .trim()
+  .min(1, { message: 'must not be empty' })
+  .max(MAX_NAME_LENGTH, { message: `must be at most ${MAX_NAME_LENGTH} characters` })
+  .regex(NO_CONTROL_CHARACTERS, { message: 'must not contain control characters' });
+
+const note = z
+  .string()
+  .trim()
+  .max(MAX_NOTE_LENGTH, { message: `must be at most ${MAX_NOTE_LENGTH} characters` })
+  // A memo may span lines; other control characters are refused as in names.
+  .regex(/^(?:[^\p{Cc}\p{Cs}]|[\n\t])*$/u, { message: 'must not contain control characters' });
+
+export const createCustomerBody = z.strictObject({
+  shop_id: uuid,
+  name: displayName,
+  phone,
+  pin: pin.optional(),
+});
+
+export const updateCustomerBody = z
+  .strictObject({
+    customer_id: uuid,
+    name: displayName.optional(),
+    phone: phone.optional(),
+  })
+  .refine((body) => body.name !== undefined || body.phone !== undefined, {
+    message: 'give a new name, a new phone, or both',
+  });
+
+export const moneyBody = z.strictObject({
+  customer_id: uuid,
+  amount,
+  memo: note.optional(),
+});
+
+export const cancelBody = z.strictObject({
+  transaction_id: uuid,
+  reason: note.optional(),
+});
+
+export const customerPinBody = z.strictObject({ customer_id: uuid, pin });
+
+export const customerBody = z.strictObject({ customer_id: uuid });
+
+export const kioskPayBody = z.strictObject({ phone, pin, amount });
+
+export const kioskBalanceBody = z.strictObject({ phone, pin });
+
+export const registerKioskBody = z.strictObject({ shop_id: uuid, name: displayName });
+
+export const deactivateKioskBody = z.strictObject({ kiosk_id: uuid });
+
+// Visible ASCII only: the key is stored and compared as text in SQL, and a retrying client must be
+// able to send back exactly the bytes it sent the first time.
+export const idempotencyKey = z.string().regex(/^[\x21-\x7e]{1,200}$/);
+
+// A device key is opaque to the function (SQL hashes and looks it up); bounding it keeps garbage
+// from ever reaching the database.
+export const kioskKey = z.string().regex(/^[\x21-\x7e]{1,200}$/);

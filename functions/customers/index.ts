@@ -1,0 +1,31 @@
+import { staffAction } from '../_shared/actions.ts';
+import { createRouter } from '../_shared/router.ts';
+import { createCustomerBody, updateCustomerBody } from '../_shared/schemas.ts';
+import { supabase } from '../_shared/supabase.ts';
+
+Deno.serve(
+  createRouter('customers', {
+    '': {
+      POST: staffAction(
+        createCustomerBody,
+        (actor, body) =>
+          supabase.rpc('create_customer', {
+            p_actor_user_id: actor,
+            p_shop_id: body.shop_id,
+            p_name: body.name,
+            p_phone: body.phone,
+            p_pin: body.pin,
+          }),
+        201,
+      ),
+      PATCH: staffAction(updateCustomerBody, (actor, body) =>
+        supabase.rpc('update_customer', {
+          p_actor_user_id: actor,
+          p_customer_id: body.customer_id,
+          p_name: body.name,
+          p_phone: body.phone,
+        }),
+      ),
+    },
+  }),
+);

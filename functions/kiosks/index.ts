@@ -1,0 +1,22 @@
+import { staffAction } from '../_shared/actions.ts';
+import { createRouter } from '../_shared/router.ts';
+import { deactivateKioskBody, registerKioskBody } from '../_shared/schemas.ts';
+import { supabase } from '../_shared/supabase.ts';
+
+Deno.serve(
+  createRouter('kiosks', {
+    // The answer carries the device key; it is shown this once and only its hash is kept.
+    '': {
+      POST: staffAction(
+        registerKioskBody,
+        (actor, body) => supabase.rpc('register_kiosk', { p_actor_user_id: actor, p_shop_id: body.shop_id, p_name: body.name }),
+        201,
+      ),
+    },
+    deactivate: {
+      POST: staffAction(deactivateKioskBody, (actor, body) =>
+        supabase.rpc('deactivate_kiosk', { p_actor_user_id: actor, p_kiosk_id: body.kiosk_id }),
+      ),
+    },
+  }),
+);

@@ -1,0 +1,177 @@
+// How the suites in tests/functions reach the edge functions: plain fetch as a kiosk or a script
+// would, and supabase-js `functions.invoke` as the shops' web frontend does, both typed with the
+// generated Database types.
+import { randomUUID } from 'node:crypto';
+import { createClient, FunctionsHttpError, type SupabaseClient } from '@supabase/supabase-js';
+import { SignJWT } from 'jose';
+import type { Database } from '../../functions/_shared/database.types.ts';
+import { expect } from 'vitest';
+import { clientOptions, createShopWithStaff, db, stackEnv, type ShopWithStaff, type TestUser } from '../support/index.ts';
+
+export interface Caller {
+  // The Bearer token: a staff member's access token, or the anon key for a kiosk.
+  token: string;
+  kioskKey?: string;
+}
+
+export interface CallOptions {
+  method?: string;
+  body?: unknown;
+  // Sent verbatim instead of JSON.stringify(body): malformed JSON, exponent spellings, huge bodies.
+  rawBody?: string;
+  idempotencyKey?: string;
+  headers?: Record<string, string>;
+}
+
+export interface FunctionAnswer<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+export function anonKey(): string {
+  return stackEnv().ANON_KEY;
+}
+
+export const asStaff = (user: TestUser): Caller => ({ token: user.accessToken });
+export const asKiosk = (deviceKey: string): Caller => ({ token: anonKey(), kioskKey: deviceKey });
+export const newIdempotencyKey = () => `test-${randomUUID()}`;
+
+export async function callFunction<T = any>(route: string, caller: Caller | null, options: CallOptions = {}): Promise<FunctionAnswer<T>> {
+  const { API_URL } = stackEnv();
+  const headers: Record<string, string> = { apikey: anonKey(), ...(caller ? { authorization: `Bearer ${caller.token}` } : {}) };
+  if (caller?.kioskKey !== undefined) headers['x-kiosk-key'] = caller.kioskKey;
+  if (options.idempotencyKey !== undefined) headers['idempotency-key'] = options.idempotencyKey;
+  const hasBody = options.rawBody !== undefined || options.body !== undefined;
+  if (hasBody) headers['content-type'] = 'application/json';
+  const response = await fetch(`${API_URL}/functions/v1/${route}`, {
+    method: options.method ?? 'POST',
+    headers: { ...headers, ...options.headers },
+    body: options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
+  });
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = text === '' ? null : JSON.parse(text);
+  } catch {
+    // Left as text: a test asserting the error contract then fails on the shape.
+  }
+  return { status: response.status, headers: response.headers, body: body as T };
+}
+
+// A supabase-js client as the frontend holds one, signed in with the staff member's session.
+export function staffClient(user: TestUser): SupabaseClient<Database> {
+  return createClient<Database>(stackEnv().API_URL, anonKey(), {
+    ...clientOptions,
+    global: { headers: { Authorization: `Bearer ${user.accessToken}` } },
+  });
+}
+
+// A kiosk that uses supabase-js: signed in as nobody, its device key as a header.
+export function kioskClient(deviceKey: string): SupabaseClient<Database> {
+  return createClient<Database>(stackEnv().API_URL, anonKey(), {
+    ...clientOptions,
+    global: { headers: { 'X-Kiosk-Key': deviceKey } },
+  });
+}
+
+// functions.invoke answers a non-2xx with a FunctionsHttpError around the Response; this unwraps both
+// outcomes into status and body so that tests assert the same things as over plain fetch.
+export async function invoke<T = any>(
+  client: SupabaseClient<Database>,
+  route: string,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: T; replayed: string | null }> {
+  const { data, error, response } = await client.functions.invoke(route, { body, headers, method: 'POST' });
+  if (error instanceof FunctionsHttpError) {
+    const context = error.context as Response;
+    return { status: context.status, body: await context.json(), replayed: context.headers.get('idempotent-replayed') };
+  }
+  if (error) throw error;
+  return { status: response!.status, body: data as T, replayed: response!.headers.get('idempotent-replayed') };
+}
+
+export function signToken(claims: Record<string, unknown>, secret = stackEnv().JWT_SECRET): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ aud: 'authenticated', role: 'authenticated', iat: now, exp: now + 3600, ...claims })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .sign(new TextEncoder().encode(secret));
+}
+
+export interface CustomerRecord {
+  id: string;
+  shop_id: string;
+  name: string;
+  phone: string;
+  current_balance: number;
+}
+
+let phoneCounter = Math.floor(Math.random() * 90_000_000);
+
+// Unique within the run, so that two tests' customers never meet even in one shop.
+export function uniquePhone(): string {
+  phoneCounter = (phoneCounter + 1) % 100_000_000;
+  const digits = String(10_000_000 + phoneCounter).slice(-8);
+  return `010-${digits.slice(0, 4)}-${digits.slice(4)}`;
+}
+
+export async function createCustomer(
+  owner: TestUser,
+  shopId: string,
+  fields: { name?: string; phone?: string; pin?: string } = {},
+): Promise<CustomerRecord> {
+  const answer = await callFunction<{ customer: CustomerRecord }>('customers', asStaff(owner), {
+    body: { shop_id: shopId, name: fields.name ?? '김하늘', phone: fields.phone ?? uniquePhone(), ...(fields.pin ? { pin: fields.pin } : {}) },
+  });
+  if (answer.status !== 201) throw new Error(`create customer answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  return answer.body.customer;
+}
+
+export async function charge(user: TestUser, customerId: string, amount: number) {
+  const answer = await callFunction('transactions/charge', asStaff(user), {
+    body: { customer_id: customerId, amount },
+    idempotencyKey: newIdempotencyKey(),
+  });
+  if (answer.status !== 200) throw new Error(`charge answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  return answer.body as { transaction: { id: string; balance_after: number }; balance: number };
+}
+
+export async function registerKiosk(owner: TestUser, shopId: string, name = '입구 키오스크') {
+  const answer = await callFunction<{ kiosk: { id: string; active: boolean }; device_key: string }>('kiosks', asStaff(owner), {
+    body: { shop_id: shopId, name },
+  });
+  if (answer.status !== 201) throw new Error(`register kiosk answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  return answer.body;
+}
+
+export interface ShopWithCustomer extends ShopWithStaff {
+  customer: CustomerRecord;
+}
+
+export async function shopWithCustomer(options: { balance?: number; pin?: string } = {}): Promise<ShopWithCustomer> {
+  const shopWithStaff = await createShopWithStaff();
+  const customer = await createCustomer(shopWithStaff.owner, shopWithStaff.shop.id, { pin: options.pin });
+  if (options.balance) await charge(shopWithStaff.owner, customer.id, options.balance);
+  return { ...shopWithStaff, customer };
+}
+
+export async function balanceOf(customerId: string): Promise<number> {
+  const { rows } = await db().query<{ current_balance: string }>('select current_balance from public.customers where id = $1', [customerId]);
+  return Number(rows[0].current_balance);
+}
+
+export async function ledgerCount(customerId: string): Promise<number> {
+  const { rows } = await db().query<{ count: string }>('select count(*) from public.transactions where customer_id = $1', [customerId]);
+  return Number(rows[0].count);
+}
+
+// The error contract: the status, the code, a request id that the response header repeats, and the
+// CORS header that lets the frontend read all this.
+export function expectError(answer: FunctionAnswer, status: number, code: string): any {
+  expect({ status: answer.status, code: answer.body?.error?.code }).toEqual({ status, code });
+  expect(Object.keys(answer.body).sort()).toEqual(['error']);
+  expect(answer.body.error.request_id).toBe(answer.headers.get('x-request-id'));
+  expect(answer.headers.get('access-control-allow-origin')).toBe('*');
+  return answer.body.error;
+}

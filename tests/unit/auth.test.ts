@@ -1,0 +1,96 @@
+import { SignJWT, UnsecuredJWT } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { createStaffVerifier, requireKioskKey } from '../../functions/_shared/auth.ts';
+
+const SECRET = 'unit-test-secret-with-at-least-32-characters!!';
+const USER_ID = '3f6f0d2c-8b47-4a7e-9f55-1c2d3e4f5a6b';
+const verify = createStaffVerifier({ jwtSecret: SECRET, supabaseUrl: 'http://127.0.0.1:1' });
+
+async function token(claims: Record<string, unknown>, options: { secret?: string; expiresIn?: string | number } = {}) {
+  return new SignJWT({ role: 'authenticated', aud: 'authenticated', sub: USER_ID, ...claims })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setExpirationTime(options.expiresIn ?? '1h')
+    .sign(new TextEncoder().encode(options.secret ?? SECRET));
+}
+
+const withBearer = (value: string | null) =>
+  new Request('http://functions.test/transactions/charge', {
+    method: 'POST',
+    headers: value === null ? {} : { authorization: value },
+  });
+
+async function refusedCode(request: Request) {
+  try {
+    await verify(request);
+  } catch (error) {
+    return [(error as { status: number }).status, (error as { code: string }).code];
+  }
+  throw new Error('expected a refusal');
+}
+
+describe('staff JWT verification', () => {
+  it('returns the user id of a valid access token', async () => {
+    expect(await verify(withBearer(`Bearer ${await token({})}`))).toBe(USER_ID);
+  });
+
+  it('refuses a missing Authorization header', async () => {
+    expect(await refusedCode(withBearer(null))).toEqual([401, 'not_authenticated']);
+  });
+
+  it('refuses an expired token', async () => {
+    const expired = await token({}, { expiresIn: Math.floor(Date.now() / 1000) - 60 });
+    expect(await refusedCode(withBearer(`Bearer ${expired}`))).toEqual([401, 'not_authenticated']);
+  });
+
+  it('refuses a token signed with another secret', async () => {
+    const forged = await token({}, { secret: 'another-secret-that-is-also-32-characters-long' });
+    expect(await refusedCode(withBearer(`Bearer ${forged}`))).toEqual([401, 'not_authenticated']);
+  });
+
+  it('refuses an unsigned alg none token', async () => {
+    const unsigned = new UnsecuredJWT({ role: 'authenticated', sub: USER_ID }).setExpirationTime('1h').encode();
+    expect(await refusedCode(withBearer(`Bearer ${unsigned}`))).toEqual([401, 'not_authenticated']);
+  });
+
+  it('refuses a token without an expiry', async () => {
+    const eternal = await new SignJWT({ role: 'authenticated', sub: USER_ID })
+      .setProtectedHeader({ alg: 'HS256' })
+      .sign(new TextEncoder().encode(SECRET));
+    expect(await refusedCode(withBearer(`Bearer ${eternal}`))).toEqual([401, 'not_authenticated']);
+  });
+
+  it('refuses a project key (role anon or service_role, no user)', async () => {
+    const anonKey = await new SignJWT({ role: 'anon', iss: 'supabase-demo' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(SECRET));
+    expect(await refusedCode(withBearer(`Bearer ${anonKey}`))).toEqual([401, 'not_authenticated']);
+    const serviceWithSub = await token({ role: 'service_role' });
+    expect(await refusedCode(withBearer(`Bearer ${serviceWithSub}`))).toEqual([401, 'not_authenticated']);
+  });
+
+  it('refuses a subject that is not a user id', async () => {
+    expect(await refusedCode(withBearer(`Bearer ${await token({ sub: 'admin' })}`))).toEqual([401, 'not_authenticated']);
+  });
+
+  it.each(['Basic dXNlcjpwdw==', 'Bearer', 'Bearer not.a.jwt', 'bearer a b'])('refuses the header %j', async (header) => {
+    expect(await refusedCode(withBearer(header))).toEqual([401, 'not_authenticated']);
+  });
+});
+
+describe('kiosk key', () => {
+  const withKey = (key: string | null) =>
+    new Request('http://functions.test/kiosk/pay', { method: 'POST', headers: key === null ? {} : { 'x-kiosk-key': key } });
+
+  it('passes the device key through unchanged for SQL to check', () => {
+    expect(requireKioskKey(withKey('ck_live_6b1f0e'))).toBe('ck_live_6b1f0e');
+  });
+
+  it.each([
+    ['missing', null],
+    ['empty', ''],
+    ['too long', 'k'.repeat(201)],
+  ])('refuses a key that is %s with 401 invalid_kiosk_key', (_label, key) => {
+    expect(() => requireKioskKey(withKey(key))).toThrow(expect.objectContaining({ code: 'invalid_kiosk_key', status: 401 }));
+  });
+});

@@ -1,0 +1,128 @@
+import { describe, expect, it } from 'vitest';
+import {
+  findNonIntegerNumberSpelling,
+  MAX_BODY_BYTES,
+  readJsonBody,
+  requireIdempotencyKey,
+} from '../../functions/_shared/request.ts';
+import { moneyBody } from '../../functions/_shared/schemas.ts';
+
+const CUSTOMER_ID = '1b4e28ba-2fa1-41d2-883f-0016d3cca427';
+
+const post = (body: BodyInit | null, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
+  new Request('http://functions.test/transactions/charge', { method: 'POST', body, headers, duplex: 'half' } as RequestInit);
+
+async function refusal(promise: Promise<unknown>) {
+  try {
+    await promise;
+  } catch (error) {
+    const { code, status, details } = error as { code: string; status: number; details: unknown };
+    return { code, status, details };
+  }
+  throw new Error('expected a refusal');
+}
+
+describe('reading a JSON body', () => {
+  it('parses a valid body with its charset parameter', async () => {
+    const body = await readJsonBody(
+      post(JSON.stringify({ customer_id: CUSTOMER_ID, amount: 1000 }), { 'content-type': 'application/json; charset=utf-8' }),
+      moneyBody,
+    );
+    expect(body).toEqual({ customer_id: CUSTOMER_ID, amount: 1000 });
+  });
+
+  it.each([
+    ['text/plain', { 'content-type': 'text/plain' }],
+    ['form data', { 'content-type': 'application/x-www-form-urlencoded' }],
+    ['no content type', {}],
+  ])('refuses %s with 415 unsupported_media_type', async (_label, headers) => {
+    const result = await refusal(readJsonBody(post('{}', headers as Record<string, string>), moneyBody));
+    expect([result.status, result.code]).toEqual([415, 'unsupported_media_type']);
+  });
+
+  it.each(['{"amount":', 'not json', '', "{'a':1}"])('refuses %j with 400 invalid_json', async (text) => {
+    const result = await refusal(readJsonBody(post(text), moneyBody));
+    expect([result.status, result.code]).toEqual([400, 'invalid_json']);
+  });
+
+  it('refuses invalid UTF-8 with 400 invalid_json', async () => {
+    const result = await refusal(readJsonBody(post(new Uint8Array([0x7b, 0xff, 0x7d])), moneyBody));
+    expect([result.status, result.code]).toEqual([400, 'invalid_json']);
+  });
+
+  it('refuses a body one byte over 16 KiB with 413 while accepting exactly 16 KiB', async () => {
+    const exact = JSON.stringify({ customer_id: CUSTOMER_ID, amount: 1, memo: '' }).length;
+    const fits = JSON.stringify({ customer_id: CUSTOMER_ID, amount: 1, memo: '' }).replace('}', `${' '.repeat(MAX_BODY_BYTES - exact)}}`);
+    expect(new TextEncoder().encode(fits).byteLength).toBe(16_384);
+    await expect(readJsonBody(post(fits), moneyBody)).resolves.toEqual({ customer_id: CUSTOMER_ID, amount: 1, memo: '' });
+
+    const over = `${fits} `;
+    const result = await refusal(readJsonBody(post(over), moneyBody));
+    expect([result.status, result.code]).toEqual([413, 'payload_too_large']);
+  });
+
+  it('stops reading a streamed body without Content-Length once it passes the limit', async () => {
+    let pulled = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled++;
+        controller.enqueue(new Uint8Array(4096).fill(0x20));
+      },
+    });
+    const result = await refusal(readJsonBody(post(endless), moneyBody));
+    expect([result.status, result.code]).toEqual([413, 'payload_too_large']);
+    expect(pulled).toBeLessThanOrEqual(6);
+  });
+
+  it('refuses a declared Content-Length over the limit before reading', async () => {
+    const request = post('{}', { 'content-type': 'application/json', 'content-length': '1000000' });
+    const result = await refusal(readJsonBody(request, moneyBody));
+    expect([result.status, result.code]).toEqual([413, 'payload_too_large']);
+  });
+
+  it.each(['1e3', '1E3', '1000.0', '1.5e3', '10e-1'])(
+    'refuses the amount spelled %s, which JSON.parse would read as a number',
+    async (spelling) => {
+      const result = await refusal(readJsonBody(post(`{"customer_id":"${CUSTOMER_ID}","amount":${spelling}}`), moneyBody));
+      expect([result.status, result.code]).toEqual([400, 'validation_failed']);
+      expect(result.details).toEqual([expect.objectContaining({ message: expect.stringContaining(spelling) })]);
+    },
+  );
+
+  it('reports zod issues as details for a body of the wrong shape', async () => {
+    const result = await refusal(readJsonBody(post(JSON.stringify({ customer_id: CUSTOMER_ID, amount: 0 })), moneyBody));
+    expect([result.status, result.code]).toEqual([400, 'validation_failed']);
+    expect(result.details).toEqual([expect.objectContaining({ path: ['amount'], code: 'too_small' })]);
+  });
+});
+
+describe('finding non-integer number spellings', () => {
+  it('ignores exponents and dots inside strings, true, false and null', () => {
+    expect(findNonIntegerNumberSpelling('{"memo":"1e3 and 2.5","a":true,"b":false,"c":null,"d":[-12,0]}')).toBeNull();
+  });
+
+  it('ignores escaped quotes inside strings', () => {
+    expect(findNonIntegerNumberSpelling('{"memo":"say \\"1.5\\"","amount":15}')).toBeNull();
+    expect(findNonIntegerNumberSpelling('{"memo":"\\\\","amount":1.5}')).toBe('1.5');
+  });
+
+  it('finds a negative exponent spelling in a nested array', () => {
+    expect(findNonIntegerNumberSpelling('{"a":[1,[-2E+2]]}')).toBe('-2E+2');
+  });
+});
+
+describe('the Idempotency-Key header', () => {
+  it('is returned as sent', () => {
+    expect(requireIdempotencyKey(post('{}', { 'idempotency-key': 'kiosk-7-pay-000123' }))).toBe('kiosk-7-pay-000123');
+  });
+
+  it.each([
+    ['missing', {}],
+    ['empty', { 'idempotency-key': '' }],
+    ['too long', { 'idempotency-key': 'k'.repeat(201) }],
+  ])('refuses a key that is %s with 400 idempotency_key_required', (_label, headers) => {
+    expect(() => requireIdempotencyKey(post('{}', headers as Record<string, string>))).toThrow(
+      expect.objectContaining({ code: 'idempotency_key_required', status: 400 }),
+    );
+  });
+});
