@@ -1,0 +1,194 @@
+/**
+ * What the hostile-input suites share: a raw request with a deadline (any hang is a failure), the
+ * judgement of a refusal (the error contract, or the platform's own 401 in front of the code), forged
+ * tokens, and a fingerprint of everything a request could change in a set of shops.
+ */
+import { SignJWT } from 'jose';
+import { expect } from 'vitest';
+import { db, stackEnv } from '../support/index.ts';
+import { expectError, signToken, type FunctionAnswer } from '../functions/http.ts';
+
+// Far above any honest answer here (tens of milliseconds); reaching it means the route hung.
+export const REQUEST_TIMEOUT_MS = 10_000;
+
+export interface RawRequest {
+  method: string;
+  // Below the gateway: `functions/v1/kiosk/pay`, `rest/v1/customers?select=*`.
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+  // Streamed in chunks without Content-Length, so the server cannot trust a declared size.
+  chunked?: boolean;
+}
+
+/** Sends exactly these headers (no apikey unless given) and reads the whole answer before the deadline. */
+export async function send(request: RawRequest): Promise<FunctionAnswer> {
+  const { API_URL } = stackEnv();
+  let body: BodyInit | undefined = request.body;
+  if (request.chunked && request.body !== undefined) {
+    const bytes = new TextEncoder().encode(request.body);
+    body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let at = 0; at < bytes.length; at += 4096) controller.enqueue(bytes.slice(at, at + 4096));
+        controller.close();
+      },
+    });
+  }
+  const response = await fetch(`${API_URL}/${request.path}`, {
+    method: request.method,
+    headers: request.headers,
+    body,
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    ...(request.chunked ? { duplex: 'half' } : {}),
+  } as RequestInit);
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text === '' ? null : JSON.parse(text);
+  } catch {
+    // Kept as text: the contract check then fails on the shape and shows it.
+  }
+  return { status: response.status, headers: response.headers, body: parsed };
+}
+
+/** Every code of docs/contract.md's error table with its status. */
+export const CONTRACT_STATUS: Record<string, number> = {
+  validation_failed: 400,
+  invalid_json: 400,
+  idempotency_key_required: 400,
+  invalid_amount: 400,
+  invalid_pin_format: 400,
+  invalid_phone: 400,
+  invalid_name: 400,
+  unsupported_media_type: 415,
+  not_authenticated: 401,
+  invalid_kiosk_key: 401,
+  pin_invalid: 401,
+  kiosk_deactivated: 403,
+  not_shop_member: 403,
+  insufficient_role: 403,
+  customer_not_found: 404,
+  transaction_not_found: 404,
+  kiosk_not_found: 404,
+  shop_not_found: 404,
+  route_not_found: 404,
+  method_not_allowed: 405,
+  insufficient_balance: 409,
+  balance_ceiling_exceeded: 409,
+  already_cancelled: 409,
+  cannot_cancel_reversal: 409,
+  idempotency_key_reused: 409,
+  phone_taken: 409,
+  pin_not_set: 409,
+  payload_too_large: 413,
+  pin_locked: 423,
+  internal_error: 500,
+};
+
+export const BAD_REQUEST_CODES = Object.keys(CONTRACT_STATUS).filter((code) => CONTRACT_STATUS[code] === 400);
+
+/**
+ * What a refusal must be:
+ * - `contract`: answered by our function, in the error contract, with one of these codes;
+ * - `platform`: answered before our code runs, by the gateway's apikey check or the edge runtime's
+ *   verify_jwt, as Supabase's own Kong and edge runtime answer (401 with their `message`/`msg` body).
+ */
+export type Expected = { layer: 'contract'; codes: readonly string[] } | { layer: 'platform' };
+
+export function expectRefusal(answer: FunctionAnswer, expected: Expected, context: string): void {
+  const shown = `${context}\n→ ${answer.status} ${JSON.stringify(answer.body)?.slice(0, 400)}`;
+  expect(answer.status, shown).toBeGreaterThanOrEqual(400);
+  expect(answer.status, shown).toBeLessThan(500);
+  if (expected.layer === 'platform') {
+    expect(answer.status, shown).toBe(401);
+    const body = answer.body as Record<string, unknown> | null;
+    expect(typeof body?.message === 'string' || typeof body?.msg === 'string', shown).toBe(true);
+    return;
+  }
+  const code = (answer.body as { error?: { code?: unknown } } | null)?.error?.code;
+  expect(expected.codes, shown).toContain(code);
+  expect(Object.keys((answer.body as { error: object }).error).sort(), shown).toEqual(['code', 'details', 'message', 'request_id']);
+  expectError(answer, CONTRACT_STATUS[code as string], code as string);
+}
+
+const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+/** Tokens that must never pass for a shop member, each for the user `sub`. */
+export async function forgedTokens(sub: string) {
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    expired: await signToken({ sub, iat: now - 7200, exp: now - 60 }),
+    otherSecret: await signToken({ sub }, 'not-the-project-secret-but-at-least-32-characters'),
+    algNone: `${encode({ alg: 'none', typ: 'JWT' })}.${encode({ sub, role: 'authenticated', aud: 'authenticated', exp: now + 600 })}.`,
+    // Signed with the project's secret, so only the functions' own checks stand in the way.
+    withoutExpiry: await new SignJWT({ sub, role: 'authenticated', aud: 'authenticated' })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .sign(new TextEncoder().encode(stackEnv().JWT_SECRET)),
+    serviceRoleClaim: await signToken({ sub, role: 'service_role' }),
+    subjectNotUuid: await signToken({ sub: `${sub}' or '1'='1` }),
+    unknownUser: await signToken({ sub: '00000000-0000-4000-8000-0000000000ff' }),
+  };
+}
+
+export interface ShopsFingerprint {
+  shops: string;
+  members: string;
+  customers: number;
+  balances: number;
+  customerRows: string;
+  transactions: number;
+  ledgerSum: number;
+  ledgerRows: string;
+  pinFailures: number;
+  pinRows: string;
+  kiosks: number;
+  kioskRows: string;
+}
+
+/**
+ * Everything a request could change in these shops, read past RLS: counts and sums to show in a
+ * diff, and an md5 over the rows so that a changed name, phone, PIN hash, lock or kiosk flag shows
+ * too. Scoped to the shops a suite made, because other suites move money in their own shops at the
+ * same time.
+ */
+export async function fingerprint(shopIds: string[], options: { kioskLastSeen?: boolean } = {}): Promise<ShopsFingerprint> {
+  // A kiosk's own valid request records when it was seen; that is not a change a refusal could make.
+  const lastSeen = options.kioskLastSeen === false ? 'null' : 'k.last_seen_at';
+  const { rows } = await db().query(
+    `select
+       (select md5(coalesce(string_agg(row(s.*)::text, '|' order by s.id), '')) from public.shops s where s.id = any($1)) as shops,
+       (select md5(coalesce(string_agg(row(m.*)::text, '|' order by m.shop_id, m.user_id), '')) from public.shop_members m where m.shop_id = any($1)) as members,
+       (select count(*) from public.customers c where c.shop_id = any($1))::int as customers,
+       (select coalesce(sum(c.current_balance), 0) from public.customers c where c.shop_id = any($1))::bigint as balances,
+       (select md5(coalesce(string_agg(row(c.*)::text, '|' order by c.id), '')) from public.customers c where c.shop_id = any($1)) as customer_rows,
+       (select count(*) from public.transactions t where t.shop_id = any($1))::int as transactions,
+       (select coalesce(sum(t.amount), 0) from public.transactions t where t.shop_id = any($1))::bigint as ledger_sum,
+       (select md5(coalesce(string_agg(row(t.*)::text, '|' order by t.id), '')) from public.transactions t where t.shop_id = any($1)) as ledger_rows,
+       (select coalesce(sum(p.failed_attempts), 0) from private.customer_pins p join public.customers c on c.id = p.customer_id where c.shop_id = any($1))::int as pin_failures,
+       (select md5(coalesce(string_agg(row(p.*)::text, '|' order by p.customer_id), '')) from private.customer_pins p join public.customers c on c.id = p.customer_id where c.shop_id = any($1)) as pin_rows,
+       (select count(*) from public.kiosks k where k.shop_id = any($1))::int as kiosks,
+       (select md5(coalesce(string_agg(concat_ws(',', k.id, k.name, k.active, ${lastSeen}, kc.key_hash), '|' order by k.id), ''))
+          from public.kiosks k left join private.kiosk_credentials kc on kc.kiosk_id = k.id where k.shop_id = any($1)) as kiosk_rows`,
+    [shopIds],
+  );
+  const row = rows[0];
+  return {
+    shops: row.shops,
+    members: row.members,
+    customers: row.customers,
+    balances: Number(row.balances),
+    customerRows: row.customer_rows,
+    transactions: row.transactions,
+    ledgerSum: Number(row.ledger_sum),
+    ledgerRows: row.ledger_rows,
+    pinFailures: row.pin_failures,
+    pinRows: row.pin_rows,
+    kiosks: row.kiosks,
+    kioskRows: row.kiosk_rows,
+  };
+}
+
+/** Gateway headers for a caller: the anon key as apikey and the given bearer (the anon key for kiosks). */
+export function gatewayHeaders(bearer: string | null, extra: Record<string, string> = {}): Record<string, string> {
+  return { apikey: stackEnv().ANON_KEY, ...(bearer === null ? {} : { authorization: `Bearer ${bearer}` }), ...extra };
+}

@@ -1,0 +1,314 @@
+// Shop A's owner and staff (and anon) try every path into shop B: REST on every table and view, every
+// RPC called directly, every function route with B's ids, A's kiosk on B's customer. All must be
+// refused, nothing of B's may come back (not even in an error message), and B must be unchanged.
+// The private schema (PIN hashes, kiosk key hashes) must be unreadable by every API role.
+import { randomInt } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createShopWithStaff, db, stackEnv, type ShopWithStaff } from '../support/index.ts';
+import {
+  asKiosk,
+  asStaff,
+  callFunction,
+  charge,
+  createCustomer,
+  expectError,
+  newIdempotencyKey,
+  registerKiosk,
+  uniquePhone,
+  type Caller,
+  type CustomerRecord,
+  type FunctionAnswer,
+} from '../functions/http.ts';
+import { fingerprint, gatewayHeaders, send, type ShopsFingerprint } from './support.ts';
+
+const B_PIN = '7315';
+// Every response body of this file is kept, to prove at the end that none carried B's secrets.
+const bodies: Array<{ what: string; text: string }> = [];
+
+let a: ShopWithStaff;
+let b: ShopWithStaff;
+let customerA: CustomerRecord;
+let customerB: CustomerRecord;
+let transactionB: string;
+let kioskA: string;
+let kioskB: { id: string; key: string };
+let bSecrets: string[];
+let before: ShopsFingerprint;
+
+function keep(what: string, answer: FunctionAnswer): FunctionAnswer {
+  bodies.push({ what, text: typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body) });
+  return answer;
+}
+
+const rest = async (what: string, method: string, path: string, bearer: string | null, body?: unknown, extra: Record<string, string> = {}) =>
+  keep(what, await send({
+    method,
+    path: `rest/v1/${path}`,
+    headers: gatewayHeaders(bearer, { 'content-type': 'application/json', prefer: 'return=representation', ...extra }),
+    body: body === undefined ? undefined : JSON.stringify(body),
+  }));
+
+// The callers of shop A, and anon: with no Authorization the gateway sends the anon key as the token.
+const callers = () => [
+  { who: "A's owner", bearer: a.owner.accessToken as string | null },
+  { who: "A's staff", bearer: a.staff.accessToken as string | null },
+  { who: 'anon', bearer: null as string | null },
+];
+
+beforeAll(async () => {
+  [a, b] = await Promise.all([createShopWithStaff(), createShopWithStaff({ name: `비밀 가게 ${randomInt(1e9)}` })]);
+  const secretName = `비밀손님${randomInt(1e9)}`;
+  [customerA, customerB] = await Promise.all([
+    createCustomer(a.owner, a.shop.id, { pin: '1111' }),
+    createCustomer(b.owner, b.shop.id, { name: secretName, phone: uniquePhone(), pin: B_PIN }),
+  ]);
+  // An odd figure that no id, timestamp or count of this test is likely to contain.
+  const balanceB = 1_987_653;
+  transactionB = (await charge(b.owner, customerB.id, balanceB)).transaction.id;
+  await charge(a.owner, customerA.id, 5_000);
+  const [registeredA, registeredB] = await Promise.all([registerKiosk(a.owner, a.shop.id), registerKiosk(b.owner, b.shop.id, '비밀 키오스크')]);
+  kioskA = registeredA.device_key;
+  kioskB = { id: registeredB.kiosk.id, key: registeredB.device_key };
+  const { rows } = await db().query<{ pin_hash: string; key_hash: string }>(
+    `select p.pin_hash, kc.key_hash from private.customer_pins p, private.kiosk_credentials kc
+     where p.customer_id = $1 and kc.kiosk_id = $2`,
+    [customerB.id, kioskB.id],
+  );
+  bSecrets = [b.shop.name, secretName, customerB.phone, customerB.phone.replaceAll('-', ''), String(balanceB), kioskB.key, rows[0].pin_hash, rows[0].key_hash, b.owner.email];
+  before = await fingerprint([b.shop.id]);
+});
+
+afterAll(async () => {
+  console.log(`tenant isolation: ${bodies.length} responses checked for B's ${bSecrets.length} secret strings`);
+});
+
+describe("REST: A's members and anon reach nothing of shop B", () => {
+  const filters = () => ({
+    shops: `id=eq.${b.shop.id}`,
+    shop_members: `shop_id=eq.${b.shop.id}`,
+    customers: `shop_id=eq.${b.shop.id}`,
+    transactions: `shop_id=eq.${b.shop.id}`,
+    kiosks: `shop_id=eq.${b.shop.id}`,
+    shop_daily_summaries: `shop_id=eq.${b.shop.id}`,
+    shop_outstanding_balances: `shop_id=eq.${b.shop.id}`,
+  });
+
+  it("selects B's rows from every table and view as an empty list for A's members, and anon is refused", async () => {
+    for (const [relation, filter] of Object.entries(filters())) {
+      for (const { who, bearer } of callers()) {
+        const answer = await rest(`select ${relation} as ${who}`, 'GET', `${relation}?select=*&${filter}`, bearer);
+        if (bearer === null) {
+          expect([relation, answer.status, answer.body.code]).toEqual([relation, 401, '42501']);
+        } else {
+          expect([relation, who, answer.status, answer.body]).toEqual([relation, who, 200, []]);
+        }
+      }
+    }
+  });
+
+  it('lists only shop A when A selects without a filter, by phone, by name, or through an embedding', async () => {
+    for (const { bearer } of callers().slice(0, 2)) {
+      const everything = await Promise.all(Object.keys(filters()).map((relation) => rest(`select all ${relation}`, 'GET', `${relation}?select=*`, bearer)));
+      for (const answer of everything) {
+        expect(answer.status).toBe(200);
+        const shopIds = new Set((answer.body as Array<{ shop_id?: string; id?: string }>).map((row) => row.shop_id ?? row.id));
+        expect([...shopIds]).toEqual([a.shop.id]);
+      }
+      const byPhone = await rest('customer by B phone', 'GET', `customers?phone=eq.${customerB.phone}`, bearer);
+      const byName = await rest('customer by B name', 'GET', `customers?name=like.*${encodeURIComponent(customerB.name.slice(0, 4))}*`, bearer);
+      const embedded = await rest('shops with customers', 'GET', `shops?select=id,customers(id,name,phone,current_balance),transactions(id,amount)&id=eq.${b.shop.id}`, bearer);
+      const orFilter = await rest('or filter', 'GET', `transactions?or=(shop_id.eq.${b.shop.id},id.eq.${transactionB})`, bearer);
+      expect([byPhone.body, byName.body, embedded.body, orFilter.body]).toEqual([[], [], [], []]);
+    }
+  });
+
+  it("refuses insert, update and delete on every table and view aimed at B, for A's owner, A's staff and anon", async () => {
+    const writes: Array<[string, string, unknown]> = [
+      ['shops', `id=eq.${b.shop.id}`, { name: 'taken over', max_balance: 99_999_999 }],
+      ['shop_members', `shop_id=eq.${b.shop.id}`, { shop_id: b.shop.id, user_id: a.staff.id, role: 'owner' }],
+      ['customers', `id=eq.${customerB.id}`, { shop_id: b.shop.id, name: 'x', phone: uniquePhone(), current_balance: 0 }],
+      ['transactions', `shop_id=eq.${b.shop.id}`, { shop_id: b.shop.id, customer_id: customerB.id, type: 'deduct', amount: 1, balance_after: 0, idempotency_key: 'x' }],
+      ['kiosks', `id=eq.${kioskB.id}`, { shop_id: b.shop.id, name: 'rogue', active: false }],
+      ['shop_daily_summaries', `shop_id=eq.${b.shop.id}`, { shop_id: b.shop.id, charged: 0 }],
+      ['shop_outstanding_balances', `shop_id=eq.${b.shop.id}`, { shop_id: b.shop.id, outstanding_balance: 0 }],
+    ];
+    let refused = 0;
+    for (const [relation, filter, row] of writes) {
+      for (const { who, bearer } of callers()) {
+        const answers = [
+          await rest(`insert ${relation} as ${who}`, 'POST', relation, bearer, row),
+          await rest(`update ${relation} as ${who}`, 'PATCH', `${relation}?${filter}`, bearer, row),
+          await rest(`delete ${relation} as ${who}`, 'DELETE', `${relation}?${filter}`, bearer),
+        ];
+        // PostgreSQL refuses any write to a view that is not auto-updatable (these aggregate) in the
+        // rewriter, before it looks at privileges: 55000, which PostgREST answers with 500.
+        const expected = relation.startsWith('shop_') && relation !== 'shop_members' ? [500, '55000'] : [bearer === null ? 401 : 403, '42501'];
+        for (const answer of answers) {
+          expect([relation, who, answer.status, answer.body.code]).toEqual([relation, who, ...expected]);
+          refused++;
+        }
+      }
+    }
+    expect(refused).toBe(7 * 3 * 3);
+  });
+});
+
+describe('RPC: no API role but service_role may call the SQL functions directly', () => {
+  const calls = (): Array<[string, Record<string, unknown>]> => [
+    // A's token naming B's owner as the actor: only the missing execute grant stands in the way.
+    ['create_customer', { p_actor_user_id: b.owner.id, p_shop_id: b.shop.id, p_name: 'x', p_phone: uniquePhone() }],
+    ['update_customer', { p_actor_user_id: b.owner.id, p_customer_id: customerB.id, p_name: 'x' }],
+    ['charge_balance', { p_actor_user_id: b.owner.id, p_customer_id: customerB.id, p_amount: 1_000, p_idempotency_key: newIdempotencyKey() }],
+    ['deduct_balance', { p_actor_user_id: b.owner.id, p_customer_id: customerB.id, p_amount: 1_000, p_idempotency_key: newIdempotencyKey() }],
+    ['cancel_transaction', { p_actor_user_id: b.owner.id, p_transaction_id: transactionB, p_idempotency_key: newIdempotencyKey() }],
+    ['set_pin', { p_actor_user_id: b.owner.id, p_customer_id: customerB.id, p_pin: '0000' }],
+    ['verify_pin_atomic', { p_customer_id: customerB.id, p_pin: '0000', p_actor_user_id: b.owner.id }],
+    ['verify_pin_atomic', { p_customer_id: customerB.id, p_pin: B_PIN, p_kiosk_key: kioskB.key }],
+    ['unlock_pin', { p_actor_user_id: b.owner.id, p_customer_id: customerB.id }],
+    ['kiosk_pay', { p_kiosk_key: kioskB.key, p_phone: customerB.phone, p_pin: B_PIN, p_amount: 1_000, p_idempotency_key: newIdempotencyKey() }],
+    ['kiosk_balance', { p_kiosk_key: kioskB.key, p_phone: customerB.phone, p_pin: B_PIN }],
+    ['register_kiosk', { p_actor_user_id: b.owner.id, p_shop_id: b.shop.id, p_name: 'rogue' }],
+    ['deactivate_kiosk', { p_actor_user_id: b.owner.id, p_kiosk_id: kioskB.id }],
+    ['reconcile_balances', {}],
+  ];
+
+  it("refuses every contract RPC for A's owner, A's staff, the anon key and no token, even naming B's owner as actor", async () => {
+    const { ANON_KEY } = stackEnv();
+    const tokens = [...callers(), { who: 'anon key as token', bearer: ANON_KEY }];
+    let refused = 0;
+    for (const [fn, args] of calls()) {
+      for (const { who, bearer } of tokens) {
+        const answer = await rest(`rpc ${fn} as ${who}`, 'POST', `rpc/${fn}`, bearer, args);
+        const anonymous = bearer === null || bearer === ANON_KEY;
+        expect([fn, who, answer.status, answer.body.code]).toEqual([fn, who, anonymous ? 401 : 403, '42501']);
+        refused++;
+      }
+    }
+    expect(refused).toBe(14 * 4);
+  });
+
+  it('keeps the private helpers out of reach: not found in the exposed schema, and the private profile refused', async () => {
+    for (const { who, bearer } of callers()) {
+      const helper = await rest(`rpc is_shop_member as ${who}`, 'POST', 'rpc/is_shop_member', bearer, { p_shop_id: b.shop.id });
+      expect([who, helper.status, helper.body.code]).toEqual([who, 404, 'PGRST202']);
+      const viaProfile = await rest(`private rpc as ${who}`, 'POST', 'rpc/verify_pin', bearer, { p_customer_id: customerB.id, p_pin: B_PIN }, { 'content-profile': 'private' });
+      expect([who, viaProfile.status, viaProfile.body.code]).toEqual([who, 406, 'PGRST106']);
+    }
+  });
+});
+
+describe("function routes: A's members, A's kiosk and anon get nothing with B's ids", () => {
+  const attempts = (): Array<{ route: string; body: Record<string, unknown>; money?: boolean }> => [
+    { route: 'customers', body: { shop_id: b.shop.id, name: '침입자', phone: uniquePhone() } },
+    { route: 'customers', body: { customer_id: customerB.id, name: '침입자' } },
+    { route: 'transactions/charge', body: { customer_id: customerB.id, amount: 1_000 }, money: true },
+    { route: 'transactions/deduct', body: { customer_id: customerB.id, amount: 1_000 }, money: true },
+    { route: 'transactions/cancel', body: { transaction_id: transactionB }, money: true },
+    { route: 'pin/set', body: { customer_id: customerB.id, pin: '0000' } },
+    { route: 'pin/verify', body: { customer_id: customerB.id, pin: B_PIN } },
+    { route: 'pin/unlock', body: { customer_id: customerB.id } },
+    { route: 'kiosks', body: { shop_id: b.shop.id, name: '침입 키오스크' } },
+    { route: 'kiosks/deactivate', body: { kiosk_id: kioskB.id } },
+  ];
+
+  it("answers 403 not_shop_member to A's owner and staff, and 401 not_authenticated to anon, on every staff route", async () => {
+    const { ANON_KEY } = stackEnv();
+    let refused = 0;
+    for (const { route, body, money } of attempts()) {
+      const method = 'customer_id' in body && route === 'customers' ? 'PATCH' : 'POST';
+      for (const [who, caller, status, code] of [
+        ["A's owner", asStaff(a.owner), 403, 'not_shop_member'],
+        ["A's staff", asStaff(a.staff), 403, 'not_shop_member'],
+        ['anon', { token: ANON_KEY } as Caller, 401, 'not_authenticated'],
+      ] as const) {
+        const answer = keep(`${method} ${route} as ${who}`, await callFunction(route, caller, {
+          method,
+          body,
+          ...(money ? { idempotencyKey: newIdempotencyKey() } : {}),
+        }));
+        expect([route, who, answer.status, answer.body?.error?.code]).toEqual([route, who, status, code]);
+        expectError(answer, status, code);
+        refused++;
+      }
+    }
+    expect(refused).toBe(10 * 3);
+  });
+
+  it("refuses A's kiosk on B's customer: by phone it finds no such customer, by id it is not B's kiosk", async () => {
+    const pay = keep('kiosk/pay A kiosk B phone', await callFunction('kiosk/pay', asKiosk(kioskA), {
+      body: { phone: customerB.phone, pin: B_PIN, amount: 1_000 },
+      idempotencyKey: newIdempotencyKey(),
+    }));
+    expectError(pay, 404, 'customer_not_found');
+    const balance = keep('kiosk/balance A kiosk B phone', await callFunction('kiosk/balance', asKiosk(kioskA), { body: { phone: customerB.phone, pin: B_PIN } }));
+    expectError(balance, 404, 'customer_not_found');
+    // Wrong PINs from A's kiosk must not count against B's customer.
+    for (const pin of ['0000', '1234', '9999', '5555', '2468', '1357']) {
+      const verify = keep('pin/verify A kiosk B id', await callFunction('pin/verify', asKiosk(kioskA), { body: { customer_id: customerB.id, pin } }));
+      expectError(verify, 403, 'not_shop_member');
+    }
+  });
+
+  it('refuses B\'s kiosk key in the hands of anyone but a kiosk of B: a staff token of A does not make it A\'s', async () => {
+    // With A's owner token and B's kiosk key, the kiosk key is the credential: it reaches only B's customers by phone.
+    const pay = keep('kiosk/pay B key A phone', await callFunction('kiosk/pay', { token: a.owner.accessToken, kioskKey: kioskB.key }, {
+      body: { phone: customerA.phone, pin: '1111', amount: 1_000 },
+      idempotencyKey: newIdempotencyKey(),
+    }));
+    expectError(pay, 404, 'customer_not_found');
+  });
+});
+
+describe('PIN hashes and kiosk key hashes', () => {
+  it('cannot be read through REST by any key or token, in the public or the private profile', async () => {
+    const { ANON_KEY, SERVICE_ROLE_KEY } = stackEnv();
+    const tokens = [...callers(), { who: 'service role', bearer: SERVICE_ROLE_KEY }, { who: 'anon key', bearer: ANON_KEY }];
+    let refused = 0;
+    for (const { who, bearer } of tokens) {
+      const apikey: Record<string, string> = bearer === SERVICE_ROLE_KEY ? { apikey: SERVICE_ROLE_KEY } : {};
+      for (const table of ['customer_pins', 'kiosk_credentials']) {
+        const asPublic = await rest(`${table} as ${who}`, 'GET', `${table}?select=*`, bearer, undefined, apikey);
+        expect([who, table, asPublic.status, asPublic.body.code]).toEqual([who, table, 404, '42P01']);
+        const asPrivate = await rest(`private ${table} as ${who}`, 'GET', `${table}?select=*`, bearer, undefined, { ...apikey, 'accept-profile': 'private' });
+        expect([who, table, asPrivate.status, asPrivate.body.code]).toEqual([who, table, 406, 'PGRST106']);
+        refused += 2;
+      }
+      // No relationship to embed and no such column: the hash has no name in the exposed schema.
+      const embedded = await rest(`embedded pins as ${who}`, 'GET', 'customers?select=id,customer_pins(pin_hash)', bearer, undefined, apikey);
+      expect([who, embedded.status, embedded.body.code]).toEqual([who, 400, 'PGRST200']);
+      const column = await rest(`pin_hash column as ${who}`, 'GET', 'customers?select=id,pin_hash', bearer, undefined, apikey);
+      expect([who, column.status, column.body.code]).toEqual([who, 400, '42703']);
+      refused += 2;
+    }
+    expect(refused).toBe(5 * 6);
+  });
+
+  it('cannot be read in SQL by anon, authenticated (as A\'s owner) or service_role', async () => {
+    const client = await db().connect();
+    try {
+      for (const role of ['anon', 'authenticated', 'service_role']) {
+        for (const table of ['private.customer_pins', 'private.kiosk_credentials']) {
+          await client.query('begin');
+          await client.query(`select set_config('request.jwt.claims', $1, true)`, [JSON.stringify({ sub: a.owner.id, role })]);
+          await client.query(`set local role ${role}`);
+          const refusal = await client.query(`select * from ${table}`).then(() => null, (error: { code: string }) => error.code);
+          await client.query('rollback');
+          expect([role, table, refusal]).toEqual([role, table, '42501']);
+        }
+      }
+    } finally {
+      client.release();
+    }
+  });
+});
+
+describe('after every attempt', () => {
+  it("shop B is exactly as it was and no response carried B's name, phone, balance, keys or hashes", async () => {
+    expect(await fingerprint([b.shop.id])).toEqual(before);
+    const leaks = bodies.flatMap(({ what, text }) => bSecrets.filter((secret) => text.includes(secret)).map((secret) => `${what}: ${secret}`));
+    expect(leaks).toEqual([]);
+    // 21 selects + 22 A-only reads + 63 writes + 56 RPCs + 6 private helpers + 30 staff routes
+    // + 8 kiosk attempts + 1 foreign kiosk key + 30 private-table reads.
+    expect(bodies.length).toBe(237);
+  });
+});
