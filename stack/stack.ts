@@ -55,6 +55,11 @@ export interface RunningStack {
   died: Promise<ChildExit>;
   /** Restarts one child in place with the same settings (crash drills); the data is kept. */
   restart(service: ServiceName): Promise<void>;
+  /**
+   * Crash drills: sends the signal (SIGKILL unless told) to one child and resolves with its exit. The
+   * supervisor is not told beforehand, so the exit counts as a death (`expected: false`, and `died`).
+   */
+  kill(service: ServiceName, signal?: 'SIGKILL' | 'SIGTERM' | 'SIGQUIT'): Promise<ChildExit>;
   /** Stops every part, the gateway first and PostgreSQL last. Safe to call more than once. */
   stop(): Promise<void>;
 }
@@ -241,6 +246,12 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
         children.delete(service);
         await previous?.stop();
         watch(service, await startService[service]());
+      },
+      async kill(service, signal = 'SIGKILL') {
+        const child = children.get(service);
+        if (!child) throw new Error(`${service} is not running`);
+        child.process.kill(signal);
+        return child.exited;
       },
       stop,
     };

