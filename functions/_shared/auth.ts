@@ -13,17 +13,22 @@ export type StaffVerifier = (request: Request) => Promise<string>;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-// The gateway's verify_jwt only proves that some project key signed the token; the anon key passes it
-// too. A staff action needs a signed-in user, so the token is verified here again and its `sub`, the
-// auth.users id, becomes the actor the SQL checks shop membership for.
+// The staff functions run with verify_jwt off (supabase/config.toml), and even the runtime's check
+// would pass the anon key: a staff action needs a signed-in user, so the token is verified here and its
+// `sub`, the auth.users id, becomes the actor the SQL checks shop membership for.
 export function createStaffVerifier(config: StaffAuthConfig): StaffVerifier {
   // An explicit algorithm list is what refuses `alg: none` and a token re-signed with a public key as
-  // an HMAC secret; `exp` is required so that a token without expiry is never accepted.
-  const secret = config.jwtSecret ? new TextEncoder().encode(config.jwtSecret) : null;
+  // an HMAC secret; `exp` is required so that a token without expiry is never accepted. The HMAC key
+  // is imported once: handing jose the raw secret would import it again on every request.
+  const secret = config.jwtSecret
+    ? crypto.subtle.importKey('raw', new TextEncoder().encode(config.jwtSecret), { name: 'HMAC', hash: 'SHA-256' }, false, [
+      'verify',
+    ])
+    : null;
   const jwks = secret ? null : createRemoteJWKSet(new URL('/auth/v1/.well-known/jwks.json', config.supabaseUrl));
   const verify = async (token: string): Promise<JWTPayload> => {
     const result = secret
-      ? await jwtVerify(token, secret, { algorithms: ['HS256'], requiredClaims: ['exp'] })
+      ? await jwtVerify(token, await secret, { algorithms: ['HS256'], requiredClaims: ['exp'] })
       : await jwtVerify(token, jwks!, { algorithms: ['ES256', 'RS256', 'EdDSA'], requiredClaims: ['exp'] });
     return result.payload;
   };

@@ -1,0 +1,252 @@
+/**
+ * `npm run bench`: one run that measures the same deduct on every path a request can take, the
+ * realistic mix and the hot customer, on the generated dataset, and prints how they compare.
+ *
+ *   npm run bench [-- --clients 32 --duration 10 --warmup 2 --mix-rate 1000 --hot-clients 50
+ *                    --phases sql-deduct,rpc-deduct,... --own-stack --out reports/load/bench.json]
+ *
+ * Which stack: see target.ts (the environment's, then `npm start`'s, else one of its own).
+ * Timings on a shared 2-core machine are noisy; the ratios, measured minutes apart in one run, are
+ * what to compare between runs.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { PROJECT_ROOT } from '../../../stack/database.ts';
+import { CpuMeter, cpuProfile } from './cpu.ts';
+import { closedLoop, openLoop, type Iteration, type Measured } from './driver.ts';
+import { ledgerRowCount, mismatchCount, serviceRolePool, setUp, type Fixture } from './fixture.ts';
+import { HttpClient } from './http.ts';
+import { formatReport, judgeSeedCriteria, ratiosOf, targetsOf, type BenchReport, type PhaseReport } from './report.ts';
+import * as scenario from './scenarios.ts';
+import { benchTarget } from './target.ts';
+
+interface Options {
+  clients: number;
+  durationS: number;
+  warmupS: number;
+  mixRate: number;
+  hotClients: number;
+  phases: string[];
+  ownStack: boolean;
+  out: string;
+}
+
+/** The most requests the open loop lets wait on the stack at once before due ones queue here. */
+const OPEN_LOOP_MAX_IN_FLIGHT = 256;
+
+interface Phase {
+  id: string;
+  title: string;
+  path: string;
+  run(fx: Fixture, o: Options): Promise<{ measured: Measured; shape: string }>;
+}
+
+async function overHttp(
+  fx: Fixture,
+  connections: number,
+  build: (http: HttpClient) => Iteration,
+  load: (iteration: Iteration) => Promise<Measured>,
+): Promise<Measured> {
+  const http = new HttpClient(fx.target.apiUrl, connections);
+  try {
+    return await load(build(http));
+  } finally {
+    await http.close();
+  }
+}
+
+function closedHttpPhase(id: string, title: string, route: string, build: (fx: Fixture, http: HttpClient) => Iteration, clientsOf = (o: Options) => o.clients): Phase {
+  return {
+    id,
+    title,
+    path: route,
+    async run(fx, o) {
+      const clients = clientsOf(o);
+      const measured = await overHttp(fx, clients, (http) => build(fx, http), (iteration) =>
+        closedLoop(iteration, { clients, warmupMs: o.warmupS * 1000, durationMs: o.durationS * 1000 }),
+      );
+      return { measured, shape: `closed loop, ${clients} clients` };
+    },
+  };
+}
+
+const PHASES: Phase[] = [
+  {
+    id: 'sql-deduct',
+    title: '1  SQL deduct_balance',
+    path: 'select public.deduct_balance(...) over pg, as service_role',
+    async run(fx, o) {
+      const db = serviceRolePool(fx.target.dbUrl, o.clients);
+      try {
+        const measured = await closedLoop(scenario.sqlDeduct(fx, db), {
+          clients: o.clients,
+          warmupMs: o.warmupS * 1000,
+          durationMs: o.durationS * 1000,
+        });
+        return { measured, shape: `closed loop, ${o.clients} connections` };
+      } finally {
+        await db.end();
+      }
+    },
+  },
+  closedHttpPhase('rpc-deduct', '2  PostgREST RPC deduct', 'POST /rest/v1/rpc/deduct_balance (service key)', scenario.rpcDeduct),
+  closedHttpPhase('rpc-kiosk-pay', '2k PostgREST RPC kiosk_pay', 'POST /rest/v1/rpc/kiosk_pay (service key)', scenario.rpcKioskPay),
+  closedHttpPhase('edge-deduct', '3  edge deduct', 'POST /functions/v1/transactions/deduct (staff JWT)', scenario.edgeDeduct),
+  closedHttpPhase('edge-kiosk-pay', '3k edge kiosk pay', 'POST /functions/v1/kiosk/pay (kiosk key + PIN)', scenario.edgeKioskPay),
+  closedHttpPhase('mix', '4  mix, capacity', 'functions for writes, /rest/v1 for reads', scenario.realisticMix),
+  {
+    id: 'mix-at-rate',
+    title: '4r mix at target rate',
+    path: 'functions for writes, /rest/v1 for reads',
+    async run(fx, o) {
+      const measured = await overHttp(fx, OPEN_LOOP_MAX_IN_FLIGHT, (http) => scenario.realisticMix(fx, http), (iteration) =>
+        openLoop(iteration, {
+          rate: o.mixRate,
+          warmupMs: o.warmupS * 1000,
+          durationMs: o.durationS * 1000,
+          maxInFlight: OPEN_LOOP_MAX_IN_FLIGHT,
+        }),
+      );
+      return { measured, shape: `open loop, ${o.mixRate} req/s` };
+    },
+  },
+  closedHttpPhase('hot-customer', '5  hot customer', 'kiosk pay, deduct, charge on one customer', scenario.hotCustomer, (o) => o.hotClients),
+];
+
+function readOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      clients: { type: 'string', default: '32' },
+      duration: { type: 'string', default: '10' },
+      warmup: { type: 'string', default: '2' },
+      'mix-rate': { type: 'string', default: '1000' },
+      'hot-clients': { type: 'string', default: '50' },
+      phases: { type: 'string', default: PHASES.map((p) => p.id).join(',') },
+      'own-stack': { type: 'boolean', default: false },
+      out: { type: 'string', default: 'reports/load/bench.json' },
+    },
+  });
+  const integer = (name: keyof typeof values, min: number, max: number): number => {
+    const value = Number(values[name]);
+    if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${name} must be an integer in ${min}..${max}, got ${String(values[name])}`);
+    return value;
+  };
+  const positive = (name: keyof typeof values, max: number) => integer(name, 1, max);
+  const phases = String(values.phases).split(',').map((p) => p.trim()).filter(Boolean);
+  const unknown = phases.filter((id) => !PHASES.some((p) => p.id === id));
+  if (unknown.length > 0) throw new Error(`unknown phase(s) ${unknown.join(', ')}; the phases are ${PHASES.map((p) => p.id).join(', ')}`);
+  return {
+    clients: positive('clients', 1000),
+    durationS: positive('duration', 3600),
+    warmupS: integer('warmup', 0, 600),
+    mixRate: positive('mix-rate', 100_000),
+    hotClients: positive('hot-clients', 1000),
+    phases,
+    ownStack: Boolean(values['own-stack']),
+    out: path.resolve(PROJECT_ROOT, String(values.out)),
+  };
+}
+
+async function runPhase(fx: Fixture, o: Options, phase: Phase, meter: CpuMeter | undefined): Promise<PhaseReport> {
+  const ledgerBefore = await ledgerRowCount(fx.db);
+  const cpuBefore = meter?.read();
+  const { measured, shape } = await phase.run(fx, o);
+  const cpuAfter = meter?.read();
+  const summary = measured.recorder.summarize(measured.durationMs);
+  const balanceMismatches = await mismatchCount(fx.db);
+  const ledgerRowsAdded = (await ledgerRowCount(fx.db)) - ledgerBefore;
+  const acknowledgedWrites = Object.entries(measured.okByName)
+    .filter(([name]) => scenario.MONEY_REQUESTS.has(name))
+    .reduce((sum, [, count]) => sum + count, 0);
+  const report = {
+    scenario: `bench/${phase.id}`,
+    title: phase.title,
+    path: phase.path,
+    shape,
+    started_at: measured.startedAt.toISOString(),
+    ...summary,
+    balance_mismatches: balanceMismatches,
+    ledger_rows_added: ledgerRowsAdded,
+    acknowledged_writes: acknowledgedWrites,
+    unsent: measured.unsent,
+    cpu: cpuBefore && cpuAfter ? cpuProfile(cpuBefore, cpuAfter, measured.answered) : null,
+  };
+  for (const sample of measured.recorder.errorSamples) console.log(`    unexpected: ${sample}`);
+  return { ...report, ...judgeSeedCriteria(report) };
+}
+
+async function main(): Promise<void> {
+  const o = readOptions(process.argv.slice(2));
+  const started = new Date();
+  const loadAverage = os.loadavg();
+  const log = (line: string) => console.log(line);
+  const target = await benchTarget({ ownStack: o.ownStack, dataset: { customers: 1000, transactions: 100_000 } }, log);
+  let fx: Fixture | undefined;
+  let exitCode = 0;
+  try {
+    log(`Benchmarking ${target.apiUrl} (${target.origin}), dataset ${target.datasetPath}`);
+    fx = await setUp(target, log);
+    log(
+      `${fx.dataset.transactions.toLocaleString('en')}-transaction dataset, load spread over ${fx.customers.length} customers; ` +
+        `${o.durationS} s per phase after ${o.warmupS} s of warm-up.`,
+    );
+    const meter = CpuMeter.locate(target.apiUrl, target.dbUrl);
+    if (!meter) log('The stack\'s processes are not on this machine: no CPU profile per part.');
+    const phases: PhaseReport[] = [];
+    for (const phase of PHASES.filter((p) => o.phases.includes(p.id))) {
+      log(`\n${phase.title.trim()}: ${phase.path}`);
+      const report = await runPhase(fx, o, phase, meter);
+      log(
+        `    ${report.rps} req/s, p50 ${report.p50_ms} ms, p95 ${report.p95_ms} ms, p99 ${report.p99_ms} ms, ` +
+          `${report.errors} errors, ${report.balance_mismatches} mismatches`,
+      );
+      phases.push(report);
+    }
+    const ratios = ratiosOf(phases);
+    const report: BenchReport = {
+      scenario: 'bench',
+      started_at: started.toISOString(),
+      duration_ms: Date.now() - started.getTime(),
+      command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
+      stack: { origin: target.origin, api_url: target.apiUrl },
+      machine: {
+        cpus: os.cpus().length,
+        cpu_model: os.cpus()[0]?.model ?? 'unknown',
+        node: process.version,
+        // Other work on the machine changes req/s and latency, not CPU per request: say how busy it was.
+        load_average_at_start: loadAverage.map((n) => Math.round(n * 100) / 100),
+      },
+      dataset: { ...fx.dataset, customers_used: fx.customers.length, topped_up_to: fx.topUpTo },
+      options: {
+        clients: o.clients,
+        duration_s: o.durationS,
+        warmup_s: o.warmupS,
+        mix_rate: o.mixRate,
+        hot_clients: o.hotClients,
+        open_loop_max_in_flight: OPEN_LOOP_MAX_IN_FLIGHT,
+      },
+      phases,
+      ratios,
+      targets: targetsOf(phases, ratios, o.mixRate),
+    };
+    log(`\n${formatReport(report)}`);
+    await mkdir(path.dirname(o.out), { recursive: true });
+    await writeFile(o.out, `${JSON.stringify(report, null, 2)}\n`);
+    log(`\nWrote ${path.relative(process.cwd(), o.out)} (${Math.round(report.duration_ms / 1000)} s in all).`);
+    // A wrong answer or a lost won fails the run; a missed speed target is a finding, not a failure.
+    if (phases.some((p) => p.errors > 0 || p.balance_mismatches > 0 || p.ledger_rows_added !== p.acknowledged_writes)) exitCode = 1;
+  } finally {
+    await fx?.db.end();
+    await target.stop();
+  }
+  process.exitCode = exitCode;
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,150 @@
+// Where the time goes: the CPU each part of the stack spends per request in a phase, read from
+// /proc before and after it. Unlike req/s, CPU time per request hardly changes when other work
+// shares the machine, so it says which hop costs what even on a busy 2-core box, and how many
+// requests per second the cores could carry at most (cores x 1000 / CPU ms per request).
+//
+// The parts are found from the stack's ports: the gateway (and auth) is the process listening on
+// API_URL's port, PostgREST and Deno are its children (as `npm start` and startStack spawn them),
+// PostgreSQL is the postmaster on DB_URL's port with its backends. A stack on another machine has
+// no /proc here: the profile is then left out.
+
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import os from 'node:os';
+
+export const COMPONENTS = ['gateway', 'functions', 'postgrest', 'postgres', 'driver'] as const;
+export type Component = (typeof COMPONENTS)[number];
+
+export interface CpuProfile {
+  /** CPU milliseconds per measured request, per part of the stack and the load driver itself. */
+  ms_per_request: Record<Component | 'total', number>;
+  /** cores x 1000 / total: the most req/s these cores could give this work with nothing else running. */
+  cpu_ceiling_rps: number;
+}
+
+interface ProcStat {
+  ppid: number;
+  comm: string;
+  /** utime + stime, in clock ticks. */
+  own: number;
+  /** cutime + cstime: children that exited and were waited for. */
+  reaped: number;
+}
+
+const TICKS_PER_SECOND = 100;
+
+function procStat(pid: number): ProcStat | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const close = text.lastIndexOf(')');
+    const fields = text.slice(close + 2).split(' ');
+    // After the comm: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14).
+    return {
+      ppid: Number(fields[1]),
+      comm: text.slice(text.indexOf('(') + 1, close),
+      own: Number(fields[11]) + Number(fields[12]),
+      reaped: Number(fields[13]) + Number(fields[14]),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+function allPids(): number[] {
+  return readdirSync('/proc').filter((name) => /^\d+$/.test(name)).map(Number);
+}
+
+function listeningInodes(port: number): Set<string> {
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      // local_address is ADDR:PORT in hex; state 0A is LISTEN.
+      if (cols.length > 9 && cols[3] === '0A' && parseInt(cols[1]!.split(':')[1]!, 16) === port) inodes.add(cols[9]!);
+    }
+  }
+  return inodes;
+}
+
+function listeningPid(port: number): number | undefined {
+  const inodes = listeningInodes(port);
+  if (inodes.size === 0) return undefined;
+  for (const pid of allPids()) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+        if (link.startsWith('socket:[') && inodes.has(link.slice(8, -1))) return pid;
+      } catch {
+        // The descriptor closed while we looked.
+      }
+    }
+  }
+  return undefined;
+}
+
+function childrenOf(parent: number): { pid: number; stat: ProcStat }[] {
+  return allPids().flatMap((pid) => {
+    const stat = procStat(pid);
+    return stat && stat.ppid === parent ? [{ pid, stat }] : [];
+  });
+}
+
+const isLocal = (url: string) => ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
+
+export class CpuMeter {
+  private constructor(
+    private readonly gateway: number,
+    private readonly postmaster: number,
+  ) {}
+
+  /** A meter for the stack at these URLs, or undefined when its processes are not on this machine. */
+  static locate(apiUrl: string, dbUrl: string): CpuMeter | undefined {
+    if (process.platform !== 'linux' || !isLocal(apiUrl) || !isLocal(dbUrl)) return undefined;
+    const gateway = listeningPid(Number(new URL(apiUrl).port || 80));
+    const postmaster = listeningPid(Number(new URL(dbUrl).port || 5432));
+    if (gateway === undefined || postmaster === undefined || gateway === process.pid) return undefined;
+    return new CpuMeter(gateway, postmaster);
+  }
+
+  /** Cumulative CPU milliseconds of each part now. */
+  read(): Record<Component, number> {
+    const ms = (ticks: number) => (ticks * 1000) / TICKS_PER_SECOND;
+    const children = childrenOf(this.gateway);
+    const byName = (name: string) => children.filter((c) => c.stat.comm === name).reduce((sum, c) => sum + c.stat.own, 0);
+    const postmaster = procStat(this.postmaster);
+    // Backends that ended since the last reading are in the postmaster's reaped time.
+    const postgres = (postmaster ? postmaster.own + postmaster.reaped : 0) + childrenOf(this.postmaster).reduce((sum, c) => sum + c.stat.own, 0);
+    const driver = process.cpuUsage();
+    return {
+      gateway: ms(procStat(this.gateway)?.own ?? 0),
+      functions: ms(byName('deno')),
+      postgrest: ms(byName('postgrest')),
+      postgres: ms(postgres),
+      driver: (driver.user + driver.system) / 1000,
+    };
+  }
+}
+
+export function cpuProfile(before: Record<Component, number>, after: Record<Component, number>, requests: number): CpuProfile | null {
+  if (requests === 0) return null;
+  const perRequest = {} as CpuProfile['ms_per_request'];
+  let total = 0;
+  for (const component of COMPONENTS) {
+    const value = Math.max(0, after[component] - before[component]) / requests;
+    perRequest[component] = Math.round(value * 1000) / 1000;
+    total += value;
+  }
+  perRequest.total = Math.round(total * 1000) / 1000;
+  return { ms_per_request: perRequest, cpu_ceiling_rps: total > 0 ? Math.round((os.cpus().length * 1000) / total) : 0 };
+}
