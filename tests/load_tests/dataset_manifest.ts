@@ -1,0 +1,36 @@
+import { readFileSync } from 'node:fs';
+import type { StaffRole } from './ledger_sql.ts';
+
+/**
+ * What the generator leaves for load tests (k6 setup(), the Node bench, tests): the logins, kiosk
+ * keys and a sample of customers with their PINs. It holds passwords and device keys of a
+ * throw-away dataset, so it lives in the git-ignored `.stack/` folder.
+ */
+export interface DatasetManifest {
+  version: 1;
+  seed: number;
+  generated_at: string;
+  shape: { shops: number; customers: number; transactions: number; months: number; until: string };
+  totals: {
+    transactions_by_type: Record<'charge' | 'deduct' | 'charge_cancel' | 'deduct_cancel', number>;
+    outstanding_balance: number;
+  };
+  shops: DatasetShop[];
+}
+
+export interface DatasetShop {
+  id: string;
+  name: string;
+  members: { role: StaffRole; user_id: string; email: string; password: string }[];
+  kiosks: { id: string; name: string; device_key: string }[];
+  /** The first customers of the shop, with their PIN and the balance the ledger ends at. */
+  customers: { id: string; name: string; phone: string; pin: string; balance: number }[];
+}
+
+export const DEFAULT_MANIFEST_PATH = '.stack/dataset.json';
+
+export function readDatasetManifest(path = process.env.DATASET ?? DEFAULT_MANIFEST_PATH): DatasetManifest {
+  const manifest = JSON.parse(readFileSync(path, 'utf8')) as DatasetManifest;
+  if (manifest.version !== 1) throw new Error(`${path}: unknown dataset manifest version ${String(manifest.version)}`);
+  return manifest;
+}
