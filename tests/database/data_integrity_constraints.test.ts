@@ -1,0 +1,170 @@
+/**
+ * The constraints hold for any writer, the table owner included: each bad row written straight in
+ * SQL (past the functions' own checks) is refused by the named constraint. Each attempt runs in a
+ * transaction that is rolled back, so the ledger stays reconciled.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createShopWithStaff, db, type ShopWithStaff } from '../support/index.ts';
+import { createCustomer, idempotencyKey, mismatches, rpcOk, type Customer, type MoneyResult } from './support.ts';
+
+let world: ShopWithStaff;
+let other: ShopWithStaff;
+let customer: Customer;
+let neighbour: Customer;
+let charge: MoneyResult;
+
+beforeAll(async () => {
+  [world, other] = await Promise.all([createShopWithStaff(), createShopWithStaff()]);
+  customer = await createCustomer(world.owner.id, world.shop.id);
+  neighbour = await createCustomer(world.owner.id, world.shop.id, { balance: 1_000 });
+  charge = await rpcOk<MoneyResult>('charge_balance', {
+    p_actor_user_id: world.owner.id,
+    p_customer_id: customer.id,
+    p_amount: 10_000,
+    p_idempotency_key: 'constraints-charge',
+  });
+});
+
+/** Runs the statement in a transaction that is always rolled back; returns how it was refused. */
+async function refusal(sql: string, params: unknown[]): Promise<{ code: string; constraint?: string }> {
+  const client = await db().connect();
+  try {
+    await client.query('begin');
+    await client.query(sql, params);
+    return { code: 'accepted' };
+  } catch (error) {
+    const { code, constraint } = error as { code: string; constraint?: string };
+    return constraint ? { code, constraint } : { code };
+  } finally {
+    await client.query('rollback');
+    client.release();
+  }
+}
+
+const LEDGER_INSERT = `
+  insert into public.transactions (shop_id, customer_id, type, amount, balance_after, original_transaction_id,
+                                   idempotency_key, actor_user_id, actor_kiosk_id)
+  values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`;
+
+function ledgerRow(overrides: Partial<Record<'shop' | 'customer' | 'type' | 'amount' | 'after' | 'original' | 'key' | 'user' | 'kiosk', unknown>> = {}) {
+  const row = {
+    shop: world.shop.id,
+    customer: customer.id,
+    type: 'charge',
+    amount: 1_000,
+    after: 11_000,
+    original: null,
+    key: idempotencyKey(),
+    user: world.owner.id,
+    kiosk: null,
+    ...overrides,
+  };
+  return [row.shop, row.customer, row.type, row.amount, row.after, row.original, row.key, row.user, row.kiosk];
+}
+
+describe('customers', () => {
+  it('a balance cannot go below zero', async () => {
+    expect(await refusal('update public.customers set current_balance = -1 where id = $1', [customer.id]))
+      .toEqual({ code: '23514', constraint: 'customers_balance_not_negative' });
+  });
+
+  it('a phone is unique within its shop and written 010-dddd-dddd', async () => {
+    expect(await refusal('insert into public.customers (shop_id, name, phone) values ($1, $2, $3)', [world.shop.id, '중복', customer.phone]))
+      .toEqual({ code: '23505', constraint: 'customers_phone_unique_in_shop' });
+    expect(await refusal('insert into public.customers (shop_id, name, phone) values ($1, $2, $3)', [world.shop.id, '형식', '01012345678']))
+      .toEqual({ code: '23514', constraint: 'customers_phone_format' });
+  });
+});
+
+describe('transactions', () => {
+  it.each([0, -5, 10_000_001])('an amount of %i is refused', async (amount) => {
+    expect(await refusal(LEDGER_INSERT, ledgerRow({ amount })))
+      .toEqual({ code: '23514', constraint: 'transactions_amount_range' });
+  });
+
+  it('an unknown type is refused', async () => {
+    expect(await refusal(LEDGER_INSERT, ledgerRow({ type: 'refund' })))
+      .toEqual({ code: '23514', constraint: 'transactions_type_known' });
+  });
+
+  it('a negative balance_after is refused', async () => {
+    expect(await refusal(LEDGER_INSERT, ledgerRow({ type: 'deduct', after: -1 })))
+      .toEqual({ code: '23514', constraint: 'transactions_balance_after_not_negative' });
+  });
+
+  it('a reversal needs its original, and only a reversal may have one', async () => {
+    expect(await refusal(LEDGER_INSERT, ledgerRow({ type: 'charge_cancel', after: 9_000 })))
+      .toEqual({ code: '23514', constraint: 'transactions_reversal_has_original' });
+    expect(await refusal(LEDGER_INSERT, ledgerRow({ original: charge.transaction.id })))
+      .toEqual({ code: '23514', constraint: 'transactions_reversal_has_original' });
+  });
+
+  it('a reversal must be of the same customer\'s transaction', async () => {
+    expect(await refusal(LEDGER_INSERT, ledgerRow({ customer: neighbour.id, type: 'charge_cancel', amount: 10_000, after: 0, original: charge.transaction.id })))
+      .toEqual({ code: '23503', constraint: 'transactions_reversal_same_customer' });
+  });
+
+  it('a transaction has at most one reversal', async () => {
+    const reversal = ledgerRow({ type: 'charge_cancel', amount: 10_000, after: 0, original: charge.transaction.id });
+    const client = await db().connect();
+    try {
+      await client.query('begin');
+      await client.query(LEDGER_INSERT, reversal);
+      await expect(client.query(LEDGER_INSERT, ledgerRow({ type: 'charge_cancel', amount: 10_000, after: 0, original: charge.transaction.id })))
+        .rejects.toMatchObject({ code: '23505', constraint: 'transactions_one_reversal_per_original' });
+    } finally {
+      await client.query('rollback');
+      client.release();
+    }
+  });
+
+  it('an idempotency key is unique within a shop', async () => {
+    expect(await refusal(LEDGER_INSERT, ledgerRow({ key: 'constraints-charge' })))
+      .toEqual({ code: '23505', constraint: 'transactions_idempotency_key_unique_in_shop' });
+  });
+
+  it('exactly one actor, a user or a kiosk, is named', async () => {
+    expect(await refusal(LEDGER_INSERT, ledgerRow({ user: null })))
+      .toEqual({ code: '23514', constraint: 'transactions_one_actor' });
+  });
+
+  it('a ledger row belongs to its customer\'s shop', async () => {
+    expect(await refusal(LEDGER_INSERT, ledgerRow({ shop: other.shop.id })))
+      .toEqual({ code: '23503' });
+  });
+
+  it('a kiosk acts only for its own shop', async () => {
+    const { kiosk } = await rpcOk<{ kiosk: { id: string } }>('register_kiosk', {
+      p_actor_user_id: other.owner.id,
+      p_shop_id: other.shop.id,
+      p_name: '다른 가게',
+    });
+    expect(await refusal(LEDGER_INSERT, ledgerRow({ type: 'deduct', after: 9_000, user: null, kiosk: kiosk.id })))
+      .toEqual({ code: '23503' });
+  });
+
+  it('foreign keys refuse an unknown customer', async () => {
+    expect(await refusal(LEDGER_INSERT, ledgerRow({ customer: '00000000-0000-4000-8000-000000000000' })))
+      .toMatchObject({ code: '23503' });
+  });
+
+  it('nothing refused above left a trace: the ledger still reconciles', async () => {
+    expect(await mismatches()).toEqual([]);
+    const { rows } = await db().query('select count(*)::int as n from public.transactions where customer_id = $1', [customer.id]);
+    expect(rows[0].n).toBe(1);
+  });
+});
+
+describe('shops and members', () => {
+  it('a member\'s role is owner, manager or staff', async () => {
+    expect(await refusal('update public.shop_members set role = $1 where shop_id = $2', ['admin', world.shop.id]))
+      .toEqual({ code: '23514', constraint: 'shop_members_role_known' });
+  });
+
+  it('a shop\'s ceiling and PIN settings stay positive', async () => {
+    expect(await refusal('update public.shops set max_balance = 0 where id = $1', [world.shop.id]))
+      .toEqual({ code: '23514', constraint: 'shops_max_balance_positive' });
+    expect(await refusal('update public.shops set pin_max_attempts = 0 where id = $1', [world.shop.id]))
+      .toEqual({ code: '23514', constraint: 'shops_pin_max_attempts_range' });
+  });
+});
