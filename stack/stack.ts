@@ -68,7 +68,8 @@ interface StackState {
   seeded: boolean;
 }
 
-async function freePort(): Promise<number> {
+/** A port nothing listens on now, chosen by the kernel. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);

@@ -7,6 +7,7 @@ import { SignJWT } from 'jose';
 import { expect } from 'vitest';
 import { db, stackEnv } from '../support/index.ts';
 import { expectError, signToken, type FunctionAnswer } from '../functions/http.ts';
+import { ERROR_STATUS } from '../../functions/_shared/errors.ts';
 
 // Far above any honest answer here (tens of milliseconds); reaching it means the route hung.
 export const REQUEST_TIMEOUT_MS = 10_000;
@@ -51,39 +52,8 @@ export async function send(request: RawRequest): Promise<FunctionAnswer> {
   return { status: response.status, headers: response.headers, body: parsed };
 }
 
-/** Every code of docs/contract.md's error table with its status. */
-export const CONTRACT_STATUS: Record<string, number> = {
-  validation_failed: 400,
-  invalid_json: 400,
-  idempotency_key_required: 400,
-  invalid_amount: 400,
-  invalid_pin_format: 400,
-  invalid_phone: 400,
-  invalid_name: 400,
-  unsupported_media_type: 415,
-  not_authenticated: 401,
-  invalid_kiosk_key: 401,
-  pin_invalid: 401,
-  kiosk_deactivated: 403,
-  not_shop_member: 403,
-  insufficient_role: 403,
-  customer_not_found: 404,
-  transaction_not_found: 404,
-  kiosk_not_found: 404,
-  shop_not_found: 404,
-  route_not_found: 404,
-  method_not_allowed: 405,
-  insufficient_balance: 409,
-  balance_ceiling_exceeded: 409,
-  already_cancelled: 409,
-  cannot_cancel_reversal: 409,
-  idempotency_key_reused: 409,
-  phone_taken: 409,
-  pin_not_set: 409,
-  payload_too_large: 413,
-  pin_locked: 423,
-  internal_error: 500,
-};
+/** Every code of docs/contract.md's error table with its status, as the functions' one mapping holds it. */
+export const CONTRACT_STATUS: Record<string, number> = ERROR_STATUS;
 
 export const BAD_REQUEST_CODES = Object.keys(CONTRACT_STATUS).filter((code) => CONTRACT_STATUS[code] === 400);
 

@@ -232,7 +232,7 @@ interface Row {
 }
 
 /** Digits search the phone, anything else the name, both as a fragment (ilike), as the frontend does. */
-async function searchCustomers(fx: Fixture, http: HttpClient): Promise<Answer> {
+export async function searchCustomers(fx: Fixture, http: HttpClient): Promise<Answer> {
   const customer = randomItem(fx.customers);
   const byName = customer.name.length >= 2 && Math.random() < 0.5;
   const column = byName ? 'name' : 'phone';
@@ -251,7 +251,8 @@ async function searchCustomers(fx: Fixture, http: HttpClient): Promise<Answer> {
   });
 }
 
-async function customerHistory(fx: Fixture, http: HttpClient): Promise<Answer> {
+/** A customer's latest 20 ledger rows, newest first, as the frontend's history view asks for them. */
+export async function customerHistory(fx: Fixture, http: HttpClient): Promise<Answer> {
   const customer = randomItem(fx.customers);
   const answer = await http.get(
     `/rest/v1/transactions?select=id,customer_id,type,amount,balance_after,memo,created_at` +

@@ -13,12 +13,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PROJECT_ROOT } from '../../../stack/database.ts';
 import { cliStackOptions } from '../../../stack/options.ts';
+import { freePort } from '../../../stack/stack.ts';
 import { readStatus } from '../../../stack/status-file.ts';
 import { DEFAULT_MANIFEST_PATH } from '../dataset_manifest.ts';
 
@@ -36,6 +36,8 @@ export interface BenchTarget {
 export interface OwnStackDataset {
   customers: number;
   transactions: number;
+  /** The generator's default (4) when not given. */
+  shops?: number;
 }
 
 const nothingToStop = async () => undefined;
@@ -85,20 +87,10 @@ function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: Nod
 function generate(dbUrl: string, out: string, dataset: OwnStackDataset): Promise<void> {
   const generator = path.join(PROJECT_ROOT, 'tests', 'load_tests', 'generate_test_data.ts');
   const args = ['--customers', String(dataset.customers), '--transactions', String(dataset.transactions), '--out', out];
+  if (dataset.shops !== undefined) args.push('--shops', String(dataset.shops));
   const child = runTs(generator, args, { env: { ...process.env, DB_URL: dbUrl }, stdio: 'inherit' });
   return exitOf(child).then(({ code, signal }) => {
     if (code !== 0) throw new Error(`the data generator failed (exit code ${code}, signal ${signal})`);
-  });
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
   });
 }
 
@@ -151,7 +143,7 @@ async function ownStack(dataset: OwnStackDataset, log: (line: string) => void): 
     }
     log(`  up at ${status.apiUrl} in ${(status.startupMs / 1000).toFixed(1)} s`);
     const datasetPath = path.join(dataDir, 'dataset.json');
-    log(`Generating ${dataset.customers} customers and ${dataset.transactions} transactions into it...`);
+    log(`Generating ${dataset.customers} customers${dataset.shops === undefined ? '' : ` in ${dataset.shops} shops`} and ${dataset.transactions} transactions into it...`);
     await generate(status.dbUrl, datasetPath, dataset);
     return {
       apiUrl: status.apiUrl,
