@@ -5,7 +5,7 @@
  */
 import type { SupabaseClient } from '@supabase/supabase-js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { anonClient, createShopWithStaff, createUser, db, serviceClient, type ShopWithStaff, type TestUser } from '../support/index.ts';
+import { anonClient, createShopWithStaff, createUser, db, serviceClient, untyped, type ShopWithStaff, type TestUser } from '../support/index.ts';
 import { createCustomer, idempotencyKey, rpcOk, type Customer, type MoneyResult } from './support.ts';
 
 interface World {
@@ -87,7 +87,7 @@ describe('a shop member', () => {
 
 describe('anon', () => {
   it.each(TABLES)('is refused %s outright (permission denied)', async (table) => {
-    const { data, error } = await anonClient().from(table).select('*');
+    const { data, error } = await untyped(anonClient()).from(table).select('*');
     expect(data).toBeNull();
     expect(error?.code).toBe('42501');
   });
@@ -119,7 +119,7 @@ describe('secrets', () => {
   });
 
   it('the private schema is not reachable through the Data API', async () => {
-    const { error } = await serviceClient().schema('private').from('customer_pins').select('*');
+    const { error } = await untyped(serviceClient()).schema('private').from('customer_pins').select('*');
     expect(error?.code).toBe('PGRST106');
   });
 });
@@ -180,7 +180,7 @@ describe('the RPC functions', () => {
 
   it.each(Object.keys(FUNCTIONS))('%s is refused to anon and to a signed-in member (permission denied)', async (fn) => {
     for (const client of [anonClient(), a.shop.owner.client]) {
-      const { data, error } = await client.rpc(fn, FUNCTIONS[fn]);
+      const { data, error } = await untyped(client).rpc(fn, FUNCTIONS[fn]);
       expect(data).toBeNull();
       expect(error?.code).toBe('42501');
     }

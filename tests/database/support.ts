@@ -5,7 +5,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import type { PostgrestError } from '@supabase/supabase-js';
 import { expect } from 'vitest';
-import { db, serviceClient } from '../support/index.ts';
+import { db, serviceClient, untyped } from '../support/index.ts';
 
 export interface RpcAnswer<T = unknown> {
   data: T | null;
@@ -14,7 +14,7 @@ export interface RpcAnswer<T = unknown> {
 }
 
 export async function rpc<T = unknown>(fn: string, args: Record<string, unknown>): Promise<RpcAnswer<T>> {
-  const { data, error, status } = await serviceClient().rpc(fn, args);
+  const { data, error, status } = await untyped(serviceClient()).rpc(fn, args);
   return { data: data as T | null, error, status };
 }
 

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { SupabaseClient } from '@supabase/supabase-js';
+import type { Database } from '../../functions/_shared/database.types.ts';
 import { anonClient, serviceClient } from './clients.ts';
 
 export type ShopRole = 'owner' | 'manager' | 'staff';
@@ -11,7 +12,7 @@ export interface TestUser {
   accessToken: string;
   refreshToken: string;
   /** A supabase-js client signed in as this user, as the shops' web frontend holds one. */
-  client: SupabaseClient;
+  client: SupabaseClient<Database>;
 }
 
 export interface TestShop {
@@ -55,7 +56,7 @@ export async function createUser(options: { email?: string; password?: string } 
 export async function createShop(
   options: { name?: string; maxBalance?: number; pinMaxAttempts?: number; pinLockMinutes?: number } = {},
 ): Promise<TestShop> {
-  const row: Record<string, unknown> = { name: options.name ?? unique('테스트 가게') };
+  const row: Database['public']['Tables']['shops']['Insert'] = { name: options.name ?? unique('테스트 가게') };
   if (options.maxBalance !== undefined) row.max_balance = options.maxBalance;
   if (options.pinMaxAttempts !== undefined) row.pin_max_attempts = options.pinMaxAttempts;
   if (options.pinLockMinutes !== undefined) row.pin_lock_minutes = options.pinLockMinutes;

@@ -1,5 +1,5 @@
 export { stackEnv, type StackEnv } from './env.ts';
-export { anonClient, serviceClient, clientOptions, db, closeDb } from './clients.ts';
+export { anonClient, serviceClient, clientOptions, db, closeDb, untyped } from './clients.ts';
 export {
   createUser,
   createShop,
