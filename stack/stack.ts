@@ -80,11 +80,26 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Resolves when something already listens on the port: a clear refusal beats a child's bind error. */
+function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(true));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(false)));
+  });
+}
+
 async function resolvePorts(ports: StartStackOptions['ports']): Promise<StackPorts> {
   if (ports === 'free') {
     return { api: await freePort(), db: await freePort(), rest: await freePort(), functions: await freePort() };
   }
-  return { ...DEFAULT_PORTS, ...ports };
+  const chosen = { ...DEFAULT_PORTS, ...ports };
+  for (const [part, port] of Object.entries(chosen)) {
+    if (await portInUse(port)) {
+      throw new Error(`port ${port} (${part}) is already in use: stop what holds it, or set STACK_${part.toUpperCase()}_PORT`);
+    }
+  }
+  return chosen;
 }
 
 function isAlive(pid: number): boolean {
@@ -208,12 +223,16 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
     }
 
     // Deno's start-up is the slowest step and needs nothing from the database: overlap it.
-    await step('postgrest + functions', () =>
-      Promise.all([
+    // Both are awaited even when one fails, so that the one that did start is watched and the
+    // cleanup below stops it instead of leaving it behind.
+    await step('postgrest + functions', async () => {
+      const outcomes = await Promise.allSettled([
         startService.postgrest().then((child) => watch('postgrest', child)),
         startService.functions().then((child) => watch('functions', child)),
-      ]),
-    );
+      ]);
+      const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+      if (failed) throw failed.reason;
+    });
 
     authPool = new pg.Pool({ connectionString: dbUrl, max: 10, idleTimeoutMillis: 10_000 });
     // A dropped idle connection (PostgreSQL restarted) is replaced on next use, not a crash.
