@@ -43,9 +43,9 @@ describe("the seed's criteria for a load run", () => {
 
 describe('suites from a vitest JSON report', () => {
   it('names a suite after the folder under tests/ its files live in', () => {
-    expect(suiteOf('/work/main/tests/race_condition_tests/balance_movements.test.ts')).toBe('race_condition_tests');
-    expect(suiteOf('/work/main/tests/load_tests/bench/bench.test.ts')).toBe('load_tests');
-    expect(suiteOf('/work/main/tests/smoke.test.ts')).toBe('smoke');
+    expect(suiteOf('/srv/ci/comings/tests/race_condition_tests/balance_movements.test.ts')).toBe('race_condition_tests');
+    expect(suiteOf('/srv/ci/comings/tests/load_tests/bench/bench.test.ts')).toBe('load_tests');
+    expect(suiteOf('/srv/ci/comings/tests/smoke.test.ts')).toBe('smoke');
   });
 
   it('counts a file that failed before any test ran as a failure with its message', () => {
