@@ -7,40 +7,30 @@ import { staffUserId } from './supabase.ts';
 
 // The steps every route takes, in the same order: who is calling (401 before anything is read), the
 // Idempotency-Key of a money call, the validated body, then the one supabase.rpc call that `call`
-// makes, and its result or refusal in the contract's shape.
+// makes, and its result or refusal in the contract's shape. Staff and kiosk routes differ only in
+// how the caller is identified.
 
 type RpcCall = PromiseLike<RpcResponse<unknown>>;
 
-export const staffAction =
-  <Schema extends z.ZodType>(schema: Schema, call: (actor: string, body: z.output<Schema>) => RpcCall, status = 200): Handler =>
-  async (request) => {
-    const actor = await staffUserId(request);
-    const body = await readJsonBody(request, schema);
-    return resultReply(rpcData(await call(actor, body)), status);
+function actionsFor(identify: (request: Request) => string | Promise<string>) {
+  return {
+    action:
+      <Schema extends z.ZodType>(schema: Schema, call: (caller: string, body: z.output<Schema>) => RpcCall, status = 200): Handler =>
+      async (request) => {
+        const caller = await identify(request);
+        const body = await readJsonBody(request, schema);
+        return resultReply(rpcData(await call(caller, body)), status);
+      },
+    moneyAction:
+      <Schema extends z.ZodType>(schema: Schema, call: (caller: string, body: z.output<Schema>, idempotencyKey: string) => RpcCall): Handler =>
+      async (request) => {
+        const caller = await identify(request);
+        const idempotencyKey = requireIdempotencyKey(request);
+        const body = await readJsonBody(request, schema);
+        return moneyReply(rpcData(await call(caller, body, idempotencyKey)));
+      },
   };
+}
 
-export const staffMoneyAction =
-  <Schema extends z.ZodType>(schema: Schema, call: (actor: string, body: z.output<Schema>, idempotencyKey: string) => RpcCall): Handler =>
-  async (request) => {
-    const actor = await staffUserId(request);
-    const idempotencyKey = requireIdempotencyKey(request);
-    const body = await readJsonBody(request, schema);
-    return moneyReply(rpcData(await call(actor, body, idempotencyKey)));
-  };
-
-export const kioskAction =
-  <Schema extends z.ZodType>(schema: Schema, call: (kioskKey: string, body: z.output<Schema>) => RpcCall): Handler =>
-  async (request) => {
-    const kioskKey = requireKioskKey(request);
-    const body = await readJsonBody(request, schema);
-    return resultReply(rpcData(await call(kioskKey, body)));
-  };
-
-export const kioskMoneyAction =
-  <Schema extends z.ZodType>(schema: Schema, call: (kioskKey: string, body: z.output<Schema>, idempotencyKey: string) => RpcCall): Handler =>
-  async (request) => {
-    const kioskKey = requireKioskKey(request);
-    const idempotencyKey = requireIdempotencyKey(request);
-    const body = await readJsonBody(request, schema);
-    return moneyReply(rpcData(await call(kioskKey, body, idempotencyKey)));
-  };
+export const { action: staffAction, moneyAction: staffMoneyAction } = actionsFor(staffUserId);
+export const { action: kioskAction, moneyAction: kioskMoneyAction } = actionsFor(requireKioskKey);

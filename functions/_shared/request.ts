@@ -30,6 +30,9 @@ function requireJsonContentType(request: Request): void {
   }
 }
 
+// Fatal, so that invalid UTF-8 is refused rather than replaced; one-shot decode() keeps no state.
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 async function readTextWithinLimit(request: Request, limit: number): Promise<string> {
   const tooLarge = () =>
     new ApiError('payload_too_large', `The body must be at most ${limit} bytes.`, { limit_bytes: limit });
@@ -57,7 +60,7 @@ async function readTextWithinLimit(request: Request, limit: number): Promise<str
     offset += chunk.byteLength;
   }
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return utf8.decode(bytes);
   } catch {
     throw new ApiError('invalid_json', 'The body is not valid UTF-8 JSON.');
   }

@@ -1,11 +1,9 @@
-import { isPinRefusal, mapRpcFailure, pinRefusalError } from './errors.ts';
+import { isPinRefusal, mapRpcFailure, pinRefusalError, type RpcFailure } from './errors.ts';
 import type { Reply } from './router.ts';
 
 // What every supabase-js rpc call resolves to, whatever the function's return type.
-export interface RpcResponse<T> {
+export interface RpcResponse<T> extends RpcFailure {
   data: T | null;
-  error: { code?: unknown; message?: unknown; details?: unknown; hint?: unknown } | null;
-  status: number;
 }
 
 // Carries the raw failure to the router's log; the caller only ever sees internal_error.
@@ -18,7 +16,7 @@ export class UnexpectedRpcFailure extends Error {
 
 export function rpcData<T>(response: RpcResponse<T>): T {
   if (response.error) {
-    const mapped = mapRpcFailure({ error: response.error, status: response.status });
+    const mapped = mapRpcFailure(response);
     if (mapped.kind === 'refusal') throw mapped.error;
     throw new UnexpectedRpcFailure(mapped.cause);
   }

@@ -10,7 +10,7 @@ const uuid = z.uuid({ message: 'must be a UUID' });
 
 // `z.number().int()` already refuses NaN, Infinity, fractions and unsafe integers; strings and
 // booleans are refused by type. Exponent spellings (1e3) become 1000 inside JSON.parse and are
-// refused on the raw text instead (see body.ts).
+// refused on the raw text instead (see request.ts).
 export const amount = z
   .number({ message: 'must be a whole number of KRW' })
   .int({ message: 'must be a whole number of KRW' })
@@ -105,10 +105,12 @@ export const registerKioskBody = z.strictObject({ shop_id: uuid, name: displayNa
 
 export const deactivateKioskBody = z.strictObject({ kiosk_id: uuid });
 
-// Visible ASCII only: the key is stored and compared as text in SQL, and a retrying client must be
-// able to send back exactly the bytes it sent the first time.
-export const idempotencyKey = z.string().regex(/^[\x21-\x7e]{1,200}$/);
+// Header credentials: visible ASCII only, and bounded so that garbage never reaches the database.
+const headerToken = z.string().regex(/^[\x21-\x7e]{1,200}$/);
 
-// A device key is opaque to the function (SQL hashes and looks it up); bounding it keeps garbage
-// from ever reaching the database.
-export const kioskKey = z.string().regex(/^[\x21-\x7e]{1,200}$/);
+// The key is stored and compared as text in SQL, and a retrying client must be able to send back
+// exactly the bytes it sent the first time.
+export const idempotencyKey = headerToken;
+
+// A device key is opaque to the function: SQL hashes it and looks it up.
+export const kioskKey = headerToken;

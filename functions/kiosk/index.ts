@@ -3,7 +3,7 @@ import { createRouter } from '../_shared/router.ts';
 import { kioskBalanceBody, kioskPayBody } from '../_shared/schemas.ts';
 import { supabase } from '../_shared/supabase.ts';
 
-// Deployed with verify_jwt = false: the device key, checked in SQL, is the kiosk's credential.
+// A kiosk signs in as nobody: its device key, checked in SQL, is its credential.
 Deno.serve(
   createRouter('kiosk', {
     pay: {
