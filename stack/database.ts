@@ -25,14 +25,18 @@ export async function bootstrap(dbUrl: string): Promise<void> {
   await withClient(dbUrl, (client) => client.query(sql));
 }
 
+/** Runs the project's Supabase CLI offline: no prompt to wait for, no telemetry to send. */
+export function supabaseCli(args: string[]): Promise<string> {
+  return run(SUPABASE_CLI, [...args, '--workdir', PROJECT_ROOT], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, SUPABASE_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' },
+  });
+}
+
 /** The real Supabase CLI applies supabase/migrations and keeps its own history table. */
 export async function applyMigrations(dbUrl: string): Promise<string> {
   // --yes: without a terminal (CI, test runners, agents) the CLI otherwise refuses to apply anything.
-  return run(SUPABASE_CLI, ['migration', 'up', '--db-url', dbUrl, '--workdir', PROJECT_ROOT, '--yes'], {
-    cwd: PROJECT_ROOT,
-    // The CLI must not wait for a prompt or phone home from a stack that runs offline.
-    env: { ...process.env, SUPABASE_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' },
-  });
+  return supabaseCli(['migration', 'up', '--db-url', dbUrl, '--yes']);
 }
 
 export type SeedOutcome = 'seeded' | 'schema-missing';

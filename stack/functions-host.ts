@@ -99,24 +99,10 @@ async function loadFunctions(): Promise<Map<string, HostedFunction>> {
   return hosted;
 }
 
-// Tokens that verified, with their expiry in seconds. Staff and kiosks send the same token on every
-// request for up to an hour, and an HMAC check costs more than the routing; PostgREST keeps the same
-// kind of cache (jwt-cache-max-lifetime). Bounded: cleared when full.
-const verifiedTokens = new Map<string, number>();
-const MAX_VERIFIED_TOKENS = 10_000;
-
+// Only HS256 is accepted: `alg: none` and algorithm confusion fail here.
 async function isValidJwt(token: string): Promise<boolean> {
-  const expiresAt = verifiedTokens.get(token);
-  if (expiresAt !== undefined) {
-    if (expiresAt > Date.now() / 1000) return true;
-    verifiedTokens.delete(token);
-    return false;
-  }
   try {
-    // Only HS256 is accepted: `alg: none` and algorithm confusion fail here.
-    const { payload } = await jwtVerify(token, jwtKey, { algorithms: ['HS256'] });
-    if (verifiedTokens.size >= MAX_VERIFIED_TOKENS) verifiedTokens.clear();
-    verifiedTokens.set(token, payload.exp ?? Number.POSITIVE_INFINITY);
+    await jwtVerify(token, jwtKey, { algorithms: ['HS256'] });
     return true;
   } catch {
     return false;

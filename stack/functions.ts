@@ -1,7 +1,7 @@
 // Starts the Deno process that serves functions/ (stack/functions-host.ts) and waits until it answers.
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { spawnSupervised, waitUntil, type SupervisedChild } from './child.ts';
+import { PROJECT_ROOT } from './database.ts';
 import type { StackKeys } from './keys.ts';
 
 export interface FunctionsHostOptions {
@@ -15,8 +15,7 @@ export interface FunctionsHostOptions {
   timeoutMs?: number;
 }
 
-const projectRoot = fileURLToPath(new URL('../', import.meta.url));
-const deno = path.join(projectRoot, 'node_modules', '.bin', 'deno');
+const deno = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'deno');
 
 export async function spawnFunctionsHost(options: FunctionsHostOptions): Promise<SupervisedChild> {
   const child = spawnSupervised(
@@ -38,7 +37,7 @@ export async function spawnFunctionsHost(options: FunctionsHostOptions): Promise
       'stack/functions-host.ts',
     ],
     {
-      cwd: projectRoot,
+      cwd: PROJECT_ROOT,
       env: {
         PATH: process.env.PATH,
         HOME: process.env.HOME,

@@ -5,16 +5,13 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { run } from './child.ts';
-import { PROJECT_ROOT } from './database.ts';
+import { PROJECT_ROOT, supabaseCli } from './database.ts';
 import { startStack } from './stack.ts';
 
 export const TYPES_FILE = path.join(PROJECT_ROOT, 'functions', '_shared', 'database.types.ts');
 
 export async function generateTypes(dbUrl: string): Promise<string> {
-  return run(path.join(PROJECT_ROOT, 'node_modules', '.bin', 'supabase'), [
-    'gen', 'types', 'typescript', '--db-url', dbUrl, '--schema', 'public', '--workdir', PROJECT_ROOT,
-  ], { env: { ...process.env, SUPABASE_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' } }).then(
+  return supabaseCli(['gen', 'types', 'typescript', '--db-url', dbUrl, '--schema', 'public']).then(
     // The CLI mixes its warnings into the output stream; the types start at the first export.
     (output) => output.slice(output.indexOf('export type Json')),
   );

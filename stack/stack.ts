@@ -9,7 +9,7 @@ import { applyMigrations, bootstrap, seed, type SeedOutcome } from './database.t
 import { spawnFunctionsHost } from './functions.ts';
 import { startGateway, type Gateway } from './gateway.ts';
 import { stackKeys, type StackKeys } from './keys.ts';
-import { startPostgres } from './postgres.ts';
+import { databaseUrl, startPostgres } from './postgres.ts';
 import { startPostgrest } from './postgrest.ts';
 
 export interface StackPorts {
@@ -205,7 +205,7 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
     await stopOne('postgres');
   }
 
-  const dbUrl = `postgresql://postgres:postgres@127.0.0.1:${ports.db}/postgres`;
+  const dbUrl = databaseUrl(ports.db);
   try {
     const created = !existsSync(path.join(dataDir, 'db', 'PG_VERSION'));
     await step(created ? 'postgres (initdb + start)' : 'postgres', async () =>

@@ -3,9 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startStack, type RunningStack } from '../../stack/stack.ts';
-import type { StackEnv } from '../support/env.ts';
-
-const GIVEN = ['API_URL', 'ANON_KEY', 'SERVICE_ROLE_KEY', 'DB_URL'] as const;
+import { fromProcessEnv } from '../support/env.ts';
 
 /**
  * Tests run against the stack the environment names (e.g. `supabase start`'s, or `npm start`'s via
@@ -13,15 +11,8 @@ const GIVEN = ['API_URL', 'ANON_KEY', 'SERVICE_ROLE_KEY', 'DB_URL'] as const;
  * folder and free ports, so a developer's running stack and its data are never touched.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const env = process.env;
-  if (GIVEN.every((name) => env[name])) {
-    const given: StackEnv = {
-      API_URL: env.API_URL!,
-      ANON_KEY: env.ANON_KEY!,
-      SERVICE_ROLE_KEY: env.SERVICE_ROLE_KEY!,
-      DB_URL: env.DB_URL!,
-      JWT_SECRET: env.JWT_SECRET ?? 'super-secret-jwt-token-with-at-least-32-characters-long',
-    };
+  const given = fromProcessEnv();
+  if (given) {
     project.provide('stackEnv', given);
     console.log(`[global-setup] using the stack at ${given.API_URL}`);
     return async () => undefined;

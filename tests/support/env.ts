@@ -1,4 +1,5 @@
 import { inject } from 'vitest';
+import { stackKeys } from '../../stack/keys.ts';
 
 /** Where the stack under test lives: the names `supabase status -o env` prints. */
 export interface StackEnv {
@@ -17,7 +18,8 @@ declare module 'vitest' {
 
 const REQUIRED = ['API_URL', 'ANON_KEY', 'SERVICE_ROLE_KEY', 'DB_URL'] as const;
 
-function fromProcessEnv(): StackEnv | undefined {
+/** The stack the environment names, or undefined when any of the required names is missing. */
+export function fromProcessEnv(): StackEnv | undefined {
   const env = process.env;
   if (!REQUIRED.every((name) => env[name])) return undefined;
   return {
@@ -26,7 +28,7 @@ function fromProcessEnv(): StackEnv | undefined {
     SERVICE_ROLE_KEY: env.SERVICE_ROLE_KEY!,
     DB_URL: env.DB_URL!,
     // The local stack's default; a real project's secret must be given to run the forgery tests.
-    JWT_SECRET: env.JWT_SECRET ?? 'super-secret-jwt-token-with-at-least-32-characters-long',
+    JWT_SECRET: stackKeys(env).jwtSecret,
   };
 }
 
