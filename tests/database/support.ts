@@ -2,10 +2,10 @@
  * What the database suites share: calling the RPC functions the way the edge functions do (the
  * service role through supabase-js), reading their refusals, and making a customer with a balance.
  */
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { PostgrestError } from '@supabase/supabase-js';
 import { expect } from 'vitest';
-import { db, serviceClient, untyped } from '../support/index.ts';
+import { balanceOf, db, serviceClient, uniquePhone as phone, untyped } from '../support/index.ts';
 
 export interface RpcAnswer<T = unknown> {
   data: T | null;
@@ -40,10 +40,6 @@ export async function rpcRefused(
 }
 
 /** A unique, valid 010 phone number. */
-export function phone(): string {
-  const digits = String(randomInt(0, 100_000_000)).padStart(8, '0');
-  return `010-${digits.slice(0, 4)}-${digits.slice(4)}`;
-}
 
 export function idempotencyKey(label = 'k'): string {
   return `${label}-${randomUUID()}`;
@@ -103,15 +99,10 @@ export async function createCustomer(
 }
 
 /** The balance as stored, read past RLS. */
-export async function balanceOf(customerId: string): Promise<number> {
-  const { rows } = await db().query<{ current_balance: string }>(
-    'select current_balance from public.customers where id = $1',
-    [customerId],
-  );
-  return Number(rows[0]!.current_balance);
-}
 
 /** Every customer whose balance differs from their ledger, as reconcile_balances reports them. */
 export async function mismatches(): Promise<unknown[]> {
   return (await rpcOk<unknown[]>('reconcile_balances', {})) ?? [];
 }
+
+export { balanceOf, phone };

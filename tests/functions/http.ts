@@ -6,7 +6,7 @@ import { createClient, FunctionsHttpError, type SupabaseClient } from '@supabase
 import { SignJWT } from 'jose';
 import type { Database } from '../../functions/_shared/database.types.ts';
 import { expect } from 'vitest';
-import { clientOptions, createShopWithStaff, db, stackEnv, type ShopWithStaff, type TestUser } from '../support/index.ts';
+import { balanceOf, clientOptions, createShopWithStaff, db, stackEnv, uniquePhone, type ShopWithStaff, type TestUser } from '../support/index.ts';
 
 export interface Caller {
   // The Bearer token: a staff member's access token, or the anon key for a kiosk.
@@ -107,15 +107,6 @@ export interface CustomerRecord {
   current_balance: number;
 }
 
-let phoneCounter = Math.floor(Math.random() * 90_000_000);
-
-// Unique within the run, so that two tests' customers never meet even in one shop.
-export function uniquePhone(): string {
-  phoneCounter = (phoneCounter + 1) % 100_000_000;
-  const digits = String(10_000_000 + phoneCounter).slice(-8);
-  return `010-${digits.slice(0, 4)}-${digits.slice(4)}`;
-}
-
 export async function createCustomer(
   owner: TestUser,
   shopId: string,
@@ -156,10 +147,6 @@ export async function shopWithCustomer(options: { balance?: number; pin?: string
   return { ...shopWithStaff, customer };
 }
 
-export async function balanceOf(customerId: string): Promise<number> {
-  const { rows } = await db().query<{ current_balance: string }>('select current_balance from public.customers where id = $1', [customerId]);
-  return Number(rows[0].current_balance);
-}
 
 export async function ledgerCount(customerId: string): Promise<number> {
   const { rows } = await db().query<{ count: string }>('select count(*) from public.transactions where customer_id = $1', [customerId]);
@@ -175,3 +162,5 @@ export function expectError(answer: FunctionAnswer, status: number, code: string
   expect(answer.headers.get('access-control-allow-origin')).toBe('*');
   return answer.body.error;
 }
+
+export { balanceOf, uniquePhone };

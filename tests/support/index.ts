@@ -10,3 +10,4 @@ export {
   type ShopRole,
   type ShopWithStaff,
 } from './fixtures.ts';
+export { uniquePhone, balanceOf } from './ledger.ts';

@@ -1,0 +1,17 @@
+import { randomInt } from 'node:crypto';
+import { db } from './clients.ts';
+
+/** A Korean mobile number in the normalised form; phones are unique per shop, and each test has its own. */
+export function uniquePhone(): string {
+  const digits = String(randomInt(0, 100_000_000)).padStart(8, '0');
+  return `010-${digits.slice(0, 4)}-${digits.slice(4)}`;
+}
+
+/** The stored balance, read past every API layer. */
+export async function balanceOf(customerId: string): Promise<number> {
+  const { rows } = await db().query<{ current_balance: string }>(
+    'select current_balance from public.customers where id = $1',
+    [customerId],
+  );
+  return Number(rows[0]!.current_balance);
+}
