@@ -21,6 +21,9 @@ import type { DatasetManifest, DatasetShop } from './dataset_manifest.ts';
 import { DEFAULT_MANIFEST_PATH } from './dataset_manifest.ts';
 import { LEDGER_COLUMNS, LedgerSql, STAFF_ROLES, type LedgerColumn, type LedgerShape } from './ledger_sql.ts';
 
+/** Below this many ledger rows a DELETE is fast enough, and safe for concurrent readers. */
+const TRUNCATE_FROM_ROWS = 1_000_000;
+
 const LOCAL_DB_URL = 'postgresql://postgres:postgres@127.0.0.1:54322/postgres';
 /** GoTrue's bcrypt cost, so generated logins behave as real ones. */
 const PASSWORD_COST = 10;
@@ -182,15 +185,22 @@ async function removePreviousRun(db: pg.Client, sql: LedgerSql): Promise<{ shops
   let ledgerRows = 0;
   if (foreign.rows[0]!.ours) {
     let truncated = false;
-    if (!foreign.rows[0]!.other) {
-      // The whole ledger is this seed's: TRUNCATE is instant where DELETE of millions is not.
+    const { rows: [estimate] } = await db.query<{ n: string }>(
+      `select greatest(reltuples, 0)::bigint as n from pg_class where oid = 'public.transactions'::regclass`,
+    );
+    // TRUNCATE is instant where DELETE of millions is not, but it is not MVCC-safe: a reader whose
+    // snapshot is older sees the ledger empty. So only for a large ledger, and only after taking the
+    // table's lock and then finding no other shop's row, so that no row committed meanwhile is lost.
+    if (Number(estimate!.n) >= TRUNCATE_FROM_ROWS && !foreign.rows[0]!.other) {
       await db.query('savepoint gen_truncate');
       try {
-        const { rows: [all] } = await db.query<{ n: string }>(
-          `select greatest(reltuples, 0)::bigint as n from pg_class where oid = 'public.transactions'::regclass`,
+        await db.query('lock table public.transactions in access exclusive mode');
+        const { rows: [since] } = await db.query<{ other: boolean }>(
+          `select exists (select 1 from public.transactions where shop_id not in (select id from gen_old_shops)) as other`,
         );
+        if (since!.other) throw new Error('another shop wrote to the ledger meanwhile');
         await db.query('truncate public.transactions');
-        ledgerRows = Number(all!.n);
+        ledgerRows = Number(estimate!.n);
         truncated = true;
       } catch {
         await db.query('rollback to savepoint gen_truncate');
