@@ -57,7 +57,7 @@ create index shop_members_user_id_idx on public.shop_members (user_id);
 -- 12. A shop's kiosks (where shop_id = $1); covers the kiosks -> shops foreign key.
 create index kiosks_shop_id_idx on public.kiosks (shop_id);
 
--- Not an index, but what lets the planner use 8 (a customer's history) for the customers who need it:
+-- Not an index, but what lets the planner use 6 (a customer's history) for the customers who need it:
 -- a regular with thousands of movements must show in the statistics as one, or the planner takes them
 -- for an average customer and walks the whole ledger by time instead. The default target (100) keeps
 -- 100 most-common customers from a 30,000-row sample; 1000 keeps the heavy ones of a large ledger.
