@@ -2,7 +2,9 @@
 // database's broadcast of every committed movement, and RLS on realtime.messages deciding who hears.
 import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { db, serviceClient, stackEnv } from '../support/index.ts';
+import { createClient } from '@supabase/supabase-js';
+import type { Database } from '../../functions/_shared/database.types.ts';
+import { clientOptions, db, serviceClient, stackEnv } from '../support/index.ts';
 import {
   asKiosk,
   asStaff,
@@ -73,6 +75,18 @@ describe('live screen: a member hears their shop', () => {
     expect(text).not.toMatch(/pin|hash|idempotency|2580/i);
     expect(await screen.waitFor(1)).toHaveLength(1);
   });
+
+  it("hears it over Phoenix's 1.0.0 serializer too, which supabase-js speaks when asked", async () => {
+    const { shop, staff, customer, deviceKey } = await kioskShop();
+    const { API_URL, ANON_KEY } = stackEnv();
+    const client = createClient<Database>(API_URL, ANON_KEY, { ...clientOptions, realtime: { ...clientOptions.realtime, vsn: '1.0.0' } });
+    await client.realtime.setAuth(staff.accessToken);
+    const screen = await screenOf(client, shop.id);
+    expect(screen.status).toBe('SUBSCRIBED');
+    expect((await kioskPay(deviceKey, customer.phone, 2_000)).status).toBe(200);
+    const [heard] = await screen.waitFor(1);
+    expect(heard.payload.transaction).toMatchObject({ type: 'deduct', amount: 2_000, balance_after: 8_000 });
+  });
 });
 
 describe('live screen: who may not hear a shop', () => {
@@ -110,6 +124,24 @@ describe('live screen: who may not hear a shop', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(member.heard.map((heard) => heard.payload.customer.balance)).toEqual([9_000, 11_000]);
     for (const screen of [...Object.values(refused), publicTopic]) expect(screen.heard).toEqual([]);
+  });
+
+  it("refuses a member's own broadcast into the shop's channel: only the database speaks there", async () => {
+    const { shop, owner, staff } = await kioskShop();
+    const listener = await screenOf(owner.client, shop.id);
+    const sender = await screenOf(staff.client, shop.id, { ack: true });
+    const fake = { transaction: { type: 'charge', amount: 1_000_000 } };
+    expect(await sender.channel.send({ type: 'broadcast', event: 'movement', payload: fake })).toBe('error');
+
+    // On a public channel of the same name clients do broadcast to each other, and still reach no member.
+    const publicListener = await screenOf(anonymousClient(), shop.id, { private: false });
+    const publicSender = await screenOf(anonymousClient(), shop.id, { private: false, ack: true });
+    expect(await publicSender.channel.send({ type: 'broadcast', event: 'movement', payload: fake })).toBe('ok');
+    await publicListener.waitFor(1);
+    expect(publicListener.heard[0]).toMatchObject({ event: 'movement', payload: fake });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(listener.heard).toEqual([]);
+    expect(publicSender.heard).toEqual([]);
   });
 
   it('cuts a joined member off at their next token once they are removed from the shop', async () => {

@@ -66,13 +66,15 @@ export async function until(predicate: () => boolean, what: string, timeoutMs = 
 export async function openScreen(
   client: SupabaseClient<Database>,
   shopId: string,
-  options: { private?: boolean } = {},
+  options: { private?: boolean; ack?: boolean } = {},
 ): Promise<Screen> {
   const heard: Heard[] = [];
   const statuses: string[] = [];
   const system: Screen['system'] = [];
   const channel = client
-    .channel(`shop:${shopId}`, { config: { private: options.private ?? true } })
+    .channel(`shop:${shopId}`, {
+      config: { private: options.private ?? true, broadcast: { ack: options.ack ?? false, self: false } },
+    })
     .on('broadcast', { event: 'movement' }, (message) => heard.push(message as unknown as Heard))
     .on('system', {}, (message) => system.push(message));
   const first = await new Promise<{ status: string; error?: Error }>((resolve) => {
