@@ -41,6 +41,9 @@ const NOTIFY_CHANNEL = 'realtime_local_messages';
 // API roles a token may name; any other role (say `postgres`) would escape RLS, so it reads nothing.
 const API_ROLES = new Set(['anon', 'authenticated', 'service_role']);
 const MAX_TIMER_MS = 60 * 60 * 1000;
+// Phoenix's websocket timeout: a client sends a heartbeat every 25 s (realtime-js), so a socket silent
+// for a minute is gone, even if its TCP connection never said so.
+const IDLE_TIMEOUT_MS = 60_000;
 
 type Vsn = '1.0.0' | '2.0.0';
 
@@ -57,6 +60,7 @@ interface Connection {
   vsn: Vsn;
   apiKey: string;
   channels: Map<string, Channel>;
+  lastSeen: number;
 }
 
 interface Channel {
@@ -207,8 +211,12 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
       console.error(`realtime: policy check for ${subTopic} failed:`, (error as Error).message);
       return false;
     } finally {
-      await client.query('rollback').catch(() => undefined);
-      client.release();
+      // A connection that cannot even roll back is dropped, never handed out again with the role set.
+      const broken = await client.query('rollback').then(
+        () => false,
+        () => true,
+      );
+      client.release(broken);
     }
   }
 
@@ -351,11 +359,12 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
   }
 
   function accept(ws: WebSocket, apiKey: string, vsn: Vsn): void {
-    const connection: Connection = { ws, vsn, apiKey, channels: new Map() };
+    const connection: Connection = { ws, vsn, apiKey, channels: new Map(), lastSeen: Date.now() };
     connections.add(connection);
     // Each socket's messages are handled one after another, in the order they were sent.
     let queue = Promise.resolve();
     ws.on('message', (data, isBinary) => {
+      connection.lastSeen = Date.now();
       let message: PhoenixMessage | undefined;
       try {
         message = decode(connection, data, isBinary);
@@ -433,6 +442,12 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
   void prune();
   const pruneTimer = setInterval(prune, 60 * 60 * 1000);
   pruneTimer.unref();
+  const idleTimer = setInterval(() => {
+    for (const connection of connections) {
+      if (Date.now() - connection.lastSeen > IDLE_TIMEOUT_MS) connection.ws.terminate();
+    }
+  }, IDLE_TIMEOUT_MS / 4);
+  idleTimer.unref();
 
   return {
     handleUpgrade(req, socket, head, apiKey) {
@@ -447,6 +462,7 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
       closing = true;
       clearTimeout(reconnectTimer);
       clearInterval(pruneTimer);
+      clearInterval(idleTimer);
       for (const connection of connections) {
         for (const channel of [...connection.channels.values()]) forget(channel);
         connection.ws.terminate();

@@ -2,9 +2,7 @@
 // supabase-js (a private channel `shop:<shop_id>`, broadcast event `movement`), and the movements it
 // has heard.
 import type { RealtimeChannel, SupabaseClient } from '@supabase/supabase-js';
-import { createClient } from '@supabase/supabase-js';
 import type { Database } from '../../functions/_shared/database.types.ts';
-import { clientOptions, stackEnv } from '../support/index.ts';
 
 /** The payload private.broadcast_movement sends. */
 export interface Movement {
@@ -46,12 +44,6 @@ export interface Screen {
   /** Resolves when the predicate holds; rejects after `timeoutMs`. */
   until(predicate: () => boolean, what: string, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
-}
-
-/** A supabase-js client with no session: the anon key only. */
-export function anonymousClient(): SupabaseClient<Database> {
-  const { API_URL, ANON_KEY } = stackEnv();
-  return createClient<Database>(API_URL, ANON_KEY, clientOptions);
 }
 
 export async function until(predicate: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
