@@ -240,9 +240,12 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
   /** Re-checks the token when it expires (at most an hour ahead, as Realtime's confirm_token). */
   function watchToken(channel: Channel): void {
     clearTimeout(channel.tokenTimer);
+    const token = channel.token;
     const remaining = Number(channel.claims.exp) * 1000 - Date.now();
     channel.tokenTimer = setTimeout(async () => {
-      const verified = await verify(channel.token);
+      const verified = await verify(token);
+      // Left, or given another token, while the check ran: the newer state decides.
+      if (channel.connection.channels.get(channel.topic) !== channel || channel.token !== token) return;
       if (!verified.ok) return shutdown(channel, verified.message);
       watchToken(channel);
     }, Math.min(Math.max(remaining, 0), MAX_TIMER_MS));
