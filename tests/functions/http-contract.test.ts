@@ -148,6 +148,19 @@ describe('staff credentials', () => {
     expectError(answer, 401, 'not_authenticated');
   });
 
+  it.each([
+    ['another issuer', { iss: 'https://another-project.supabase.co/auth/v1' }],
+    ['another audience', { aud: 'service' }],
+  ])('refuses a project-signed token with %s with 401 not_authenticated', async (_, claims) => {
+    const { answer, owner } = await chargeWith(await signToken({ sub: '00000000-0000-4000-8000-00000000000b', ...claims }));
+    expectError(answer, 401, 'not_authenticated');
+    // The stack's own sign-in names the Auth URL as issuer and `authenticated` as audience, which the
+    // functions accept (every staff test in this folder signs in that way).
+    const [, payload] = owner.accessToken.split('.');
+    const signedIn = JSON.parse(Buffer.from(payload, 'base64url').toString()) as { iss: string; aud: string };
+    expect({ iss: signedIn.iss, aud: signedIn.aud }).toEqual({ iss: `${stackEnv().API_URL}/auth/v1`, aud: 'authenticated' });
+  });
+
   it('refuses a signed-in user who belongs to no shop with 403 not_shop_member', async () => {
     const outsider = await signToken({ sub: '00000000-0000-4000-8000-00000000000a' });
     const { answer } = await chargeWith(outsider);
