@@ -65,6 +65,7 @@ describe('the stack from a checkout in a private folder', () => {
   let checkout: string;
   let stack: ChildProcess | undefined;
   let apiUrl: string;
+  let stackEnvVars: NodeJS.ProcessEnv;
 
   beforeAll(async () => {
     privateDir = await mkdtemp(path.join(tmpdir(), 'comings-private-'));
@@ -77,6 +78,7 @@ describe('the stack from a checkout in a private folder', () => {
       STACK_FUNCTIONS_PORT: String(await freePort()),
     };
     delete env.STACK_DATA_DIR;
+    stackEnvVars = env;
     apiUrl = `http://127.0.0.1:${env.STACK_API_PORT}`;
     stack = spawn(path.join(checkout, 'node_modules/.bin/tsx'), ['stack/start.ts'], { cwd: checkout, env, stdio: ['ignore', 'pipe', 'pipe'] });
     await waitForLine(stack, /Local Comings stack is running/, 60_000);
@@ -113,6 +115,27 @@ describe('the stack from a checkout in a private folder', () => {
     });
     expect(response.status).toBe(200);
     expect((await response.json()).balance).toBe(minjun.balance + 1_000);
+  });
+
+  test('npm run status gives the same gateway URLs and keys as env lines and as JSON', async () => {
+    const status = (...args: string[]) =>
+      execFileSync(path.join(checkout, 'node_modules/.bin/tsx'), ['stack/status.ts', ...args], { cwd: checkout, env: stackEnvVars }).toString();
+    const fromEnv = Object.fromEntries(
+      status('-o', 'env').trim().split('\n').map((line) => {
+        const [, name, value] = /^(\w+)="(.*)"$/.exec(line)!;
+        return [name, value];
+      }),
+    );
+    const fromJson = JSON.parse(status('-o', 'json')) as Record<string, string>;
+    expect(fromJson).toEqual(fromEnv);
+    expect(fromJson).toMatchObject({
+      API_URL: apiUrl,
+      REST_URL: `${apiUrl}/rest/v1`,
+      FUNCTIONS_URL: `${apiUrl}/functions/v1`,
+      DB_URL: `postgresql://postgres:postgres@127.0.0.1:${stackEnvVars.STACK_DB_PORT}/postgres`,
+      ANON_KEY: stackKeys().anonKey,
+    });
+    expect(status('--help')).toContain('-o, --output json');
   });
 
   test.runIf(asRoot)('as root, PostgreSQL runs as postgres from a copy of its binaries, with its cluster under the shared home', async () => {
