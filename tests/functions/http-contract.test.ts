@@ -62,6 +62,16 @@ describe('routing and request framing', () => {
     },
   );
 
+  it.each([['GET', 'no-such-function'], ['POST', 'refunds/new']])(
+    'answers %s on an unknown function (%s) with 404 route_not_found in the error JSON',
+    async (method, route) => {
+      const { staff } = await createShopWithStaff();
+      const answer = await callFunction(route, asStaff(staff), { method, ...(method === 'POST' ? { body: {} } : {}) });
+      expectError(answer, 404, 'route_not_found');
+      expect(answer.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    },
+  );
+
   it.each(['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x'])(
     'refuses a body sent as %s with 415 unsupported_media_type',
     async (contentType) => {
