@@ -1,14 +1,14 @@
 // `npm start` from a checkout under a private folder (0700, as /root is), run as whoever runs the tests:
 // as root, PostgreSQL runs as the OS user `postgres`, which cannot enter that folder.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { lstat, mkdir, mkdtemp, readdir, readlink, rm, stat, symlink, cp } from 'node:fs/promises';
+import { cp, lstat, mkdir, mkdtemp, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createClient } from '@supabase/supabase-js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { DEMO } from '../../stack/demo.ts';
 import { stackKeys } from '../../stack/keys.ts';
-import { removeCluster, SHARED_HOME } from '../../stack/postgres-access.ts';
+import { clusterFolder, postgresOsUser, removeCluster, SHARED_HOME } from '../../stack/postgres-access.ts';
 import { freePort } from '../../stack/stack.ts';
 import { clientOptions } from '../support/index.ts';
 
@@ -147,5 +147,21 @@ describe('the stack from a checkout in a private folder', () => {
     const ours = postmaster.split('\n').find((line) => line.includes(`-D ${cluster}`))!;
     expect(ours.split(/\s+/)[0]).toBe('postgres');
     expect(ours).toContain(`${SHARED_HOME}/postgres-`);
+  });
+
+  test.runIf(asRoot)('refuses an existing cluster that postgres cannot reach before starting anything, naming the folder and the remedy', async () => {
+    const hidden = await mkdtemp(path.join(tmpdir(), 'comings-hidden-'));
+    try {
+      const dataDir = path.join(hidden, 'db');
+      await mkdir(dataDir);
+      await writeFile(path.join(dataDir, 'PG_VERSION'), '17\n');
+      await expect(clusterFolder(dataDir, await postgresOsUser())).rejects.toThrow(
+        `PostgreSQL runs as the OS user postgres, which cannot enter ${hidden} to reach its data in ${dataDir}: ` +
+          `set STACK_DATA_DIR to a folder it can reach, or run \`npm run db:reset\` to move the data under ${SHARED_HOME}.`,
+      );
+      expect((await stat(dataDir)).uid).toBe(0);
+    } finally {
+      await rm(hidden, { recursive: true, force: true });
+    }
   });
 });
