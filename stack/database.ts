@@ -36,7 +36,7 @@ export function supabaseCli(args: string[]): Promise<string> {
 /** The real Supabase CLI applies supabase/migrations and keeps its own history table. */
 export async function applyMigrations(dbUrl: string): Promise<string> {
   // --yes: without a terminal (CI, test runners, agents) the CLI otherwise refuses to apply anything.
-  return supabaseCli(['migration', 'up', '--db-url', dbUrl, '--yes']);
+  return supabaseCli(['migration', 'up', `--remote=${dbUrl}`, '--yes']);
 }
 
 export type SeedOutcome = 'seeded' | 'schema-missing';

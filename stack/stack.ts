@@ -10,6 +10,7 @@ import { spawnFunctionsHost } from './functions.ts';
 import { startGateway, type Gateway } from './gateway.ts';
 import { stackKeys, type StackKeys } from './keys.ts';
 import { databaseUrl, startPostgres } from './postgres.ts';
+import { removeCluster } from './postgres-access.ts';
 import { startPostgrest } from './postgrest.ts';
 import { startRealtime, type RealtimeServer } from './realtime.ts';
 
@@ -119,6 +120,7 @@ export async function wipeDataDir(dataDir: string): Promise<void> {
     const pid = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
     if (isAlive(pid)) throw new Error(`A stack is running on ${dataDir} (PostgreSQL pid ${pid}); stop it first.`);
   }
+  await removeCluster(path.join(dataDir, 'db'));
   await rm(dataDir, { recursive: true, force: true });
 }
 

@@ -41,7 +41,12 @@ export const phone = z
   .transform((raw, ctx) => {
     const normalized = normalizeKoreanMobile(raw);
     if (normalized === null) {
-      ctx.addIssue({ code: 'custom', message: 'must be a Korean mobile number such as 010-1234-5678' });
+      // The contract's own code for it, as SQL's check_phone raises it: see contractIssue().
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be a Korean mobile number such as 010-1234-5678',
+        params: { contract_code: 'invalid_phone', details: { phone: raw } },
+      });
       return z.NEVER;
     }
     return normalized;

@@ -191,13 +191,18 @@ describe('POST /functions/v1/kiosk/pay', () => {
   });
 
   it.each([
-    ['a phone that is not a Korean mobile', { phone: '02-123-4567', pin: '2580', amount: 1_000 }, ['phone']],
     ['a 3-digit PIN', { phone: '010-1234-5678', pin: '258', amount: 1_000 }, ['pin']],
     ['a zero amount', { phone: '010-1234-5678', pin: '2580', amount: 0 }, ['amount']],
     ['an unknown field', { phone: '010-1234-5678', pin: '2580', amount: 1_000, customer_id: 'x' }, []],
   ])('refuses %s with 400 validation_failed', async (_label, body, path) => {
     const { deviceKey } = await kioskShop();
     expect(expectError(await pay(deviceKey, body), 400, 'validation_failed').details[0].path).toEqual(path);
+  });
+
+  it('refuses a phone that is no Korean mobile number with 400 invalid_phone', async () => {
+    const { deviceKey } = await kioskShop();
+    const answer = await pay(deviceKey, { phone: '02-123-4567', pin: '2580', amount: 1_000 });
+    expect(expectError(answer, 400, 'invalid_phone').details).toEqual({ phone: '02-123-4567' });
   });
 });
 
