@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -245,7 +245,17 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
         apiKeys: { anon: keys.anonKey, serviceRole: keys.serviceRoleKey },
         restUrl,
         functionsUrl,
-        auth: createAuthHandler({ pool, jwtSecret: keys.jwtSecret, issuer: `${apiUrl}/auth/v1` }),
+        auth: createAuthHandler({
+          pool,
+          jwtSecret: keys.jwtSecret,
+          issuer: `${apiUrl}/auth/v1`,
+          // Where `supabase start` would catch the mail: logs/auth.log, and the supervisor's output.
+          sendMail: ({ to, subject, link }) => {
+            const line = `mail to ${to}: ${subject}: ${link}`;
+            appendFileSync(path.join(logDir, 'auth.log'), `${new Date().toISOString()} ${line}\n`);
+            log(line);
+          },
+        }),
       }),
     );
 
