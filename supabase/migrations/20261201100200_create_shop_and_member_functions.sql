@@ -53,6 +53,24 @@ begin
 end;
 $$;
 
+create function private.member_of(p_shop_id uuid, p_user_id uuid)
+returns public.shop_members
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_member public.shop_members;
+begin
+  select m.* into v_member from public.shop_members m where m.shop_id = p_shop_id and m.user_id = p_user_id;
+  if not found then
+    perform private.raise_error('member_not_found', 'this user is not a member of the shop',
+      jsonb_build_object('user_id', p_user_id));
+  end if;
+  return v_member;
+end;
+$$;
+
 -- The member as the team list shows it; the email comes from auth.users, which no API role reads.
 create function private.member_json(p_member public.shop_members)
 returns jsonb
@@ -207,11 +225,7 @@ begin
   perform private.lock_shop_team(p_shop_id);
   perform private.authorize_member(p_actor_user_id, p_shop_id, array['owner']);
   perform private.check_role(p_role);
-  select m.* into v_member from public.shop_members m where m.shop_id = p_shop_id and m.user_id = p_user_id;
-  if not found then
-    perform private.raise_error('member_not_found', 'this user is not a member of the shop',
-      jsonb_build_object('user_id', p_user_id));
-  end if;
+  v_member := private.member_of(p_shop_id, p_user_id);
   if v_member.role = 'owner' and p_role <> 'owner' then
     perform private.refuse_last_owner(p_shop_id, p_user_id);
   end if;
@@ -236,11 +250,7 @@ declare
 begin
   perform private.lock_shop_team(p_shop_id);
   v_actor_role := private.authorize_member(p_actor_user_id, p_shop_id, array['owner', 'manager', 'staff']);
-  select m.* into v_member from public.shop_members m where m.shop_id = p_shop_id and m.user_id = p_user_id;
-  if not found then
-    perform private.raise_error('member_not_found', 'this user is not a member of the shop',
-      jsonb_build_object('user_id', p_user_id));
-  end if;
+  v_member := private.member_of(p_shop_id, p_user_id);
   if p_user_id <> p_actor_user_id and not (
     v_actor_role = 'owner' or (v_actor_role = 'manager' and v_member.role = 'staff')
   ) then
@@ -282,6 +292,7 @@ revoke all on function
   private.lock_shop_team(uuid),
   private.check_role(text),
   private.refuse_last_owner(uuid, uuid),
+  private.member_of(uuid, uuid),
   private.member_json(public.shop_members),
   private.shop_json(public.shops)
 from public, anon, authenticated, service_role;

@@ -3,6 +3,28 @@
 -- payment or charge in flight either lands before it (and the close is refused while money is
 -- left) or finds the customer closed. An erase keeps every ledger row as it is.
 
+-- The customer an acting member names, locked for the change: found (else customer_not_found), the
+-- actor authorized for its shop through private.authorize_member, then the row locked FOR UPDATE and
+-- read again, so a close, erase or payment that committed meanwhile is seen.
+create function private.lock_customer_for_member(p_actor_user_id uuid, p_customer_id uuid, p_roles text[])
+returns public.customers
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_shop_id uuid;
+  v_customer public.customers;
+begin
+  select c.shop_id into v_shop_id from public.customers c where c.id = p_customer_id;
+  if not found then
+    perform private.raise_error('customer_not_found', 'no such customer', jsonb_build_object('customer_id', p_customer_id));
+  end if;
+  perform private.authorize_member(p_actor_user_id, v_shop_id, p_roles);
+  select c.* into v_customer from public.customers c where c.id = p_customer_id for update;
+  return v_customer;
+end;
+$$;
+
 create function public.close_customer(p_actor_user_id uuid, p_customer_id uuid)
 returns jsonb
 language plpgsql
@@ -10,14 +32,8 @@ security definer
 set search_path = ''
 as $$
 declare
-  v_customer public.customers;
+  v_customer public.customers := private.lock_customer_for_member(p_actor_user_id, p_customer_id, array['owner', 'manager']);
 begin
-  select c.* into v_customer from public.customers c where c.id = p_customer_id;
-  if not found then
-    perform private.raise_error('customer_not_found', 'no such customer', jsonb_build_object('customer_id', p_customer_id));
-  end if;
-  perform private.authorize_member(p_actor_user_id, v_customer.shop_id, array['owner', 'manager']);
-  select c.* into v_customer from public.customers c where c.id = p_customer_id for update;
   perform private.refuse_closed_customer(v_customer);
   if v_customer.current_balance <> 0 then
     perform private.raise_error('balance_not_zero', 'refund the balance before closing this customer',
@@ -39,14 +55,8 @@ security definer
 set search_path = ''
 as $$
 declare
-  v_customer public.customers;
+  v_customer public.customers := private.lock_customer_for_member(p_actor_user_id, p_customer_id, array['owner']);
 begin
-  select c.* into v_customer from public.customers c where c.id = p_customer_id;
-  if not found then
-    perform private.raise_error('customer_not_found', 'no such customer', jsonb_build_object('customer_id', p_customer_id));
-  end if;
-  perform private.authorize_member(p_actor_user_id, v_customer.shop_id, array['owner']);
-  select c.* into v_customer from public.customers c where c.id = p_customer_id for update;
   if v_customer.closed_at is null then
     perform private.raise_error('customer_not_closed', 'close this customer before erasing their data',
       jsonb_build_object('customer_id', v_customer.id));
@@ -61,8 +71,9 @@ begin
 end;
 $$;
 
--- Redefined from add_atomic_pin_functions: the customer row is read under a share lock (a close
--- or erase in flight finishes first) and a closed customer gets no PIN.
+-- Redefined from add_atomic_pin_functions: the customer row is locked first (a close or erase in
+-- flight finishes first; the lock order customer, then PIN row, is kiosk_pay's) and a closed
+-- customer gets no PIN.
 create or replace function public.set_pin(p_actor_user_id uuid, p_customer_id uuid, p_pin text)
 returns jsonb
 language plpgsql
@@ -70,17 +81,11 @@ security definer
 set search_path = ''
 as $$
 declare
-  v_customer public.customers;
   v_locked_until timestamptz;
 begin
   perform private.check_pin_format(p_pin);
-  select c.* into v_customer from public.customers c where c.id = p_customer_id;
-  if not found then
-    perform private.raise_error('customer_not_found', 'no such customer', jsonb_build_object('customer_id', p_customer_id));
-  end if;
-  perform private.authorize_member(p_actor_user_id, v_customer.shop_id, array['owner', 'manager', 'staff']);
-  select c.* into v_customer from public.customers c where c.id = p_customer_id for share;
-  perform private.refuse_closed_customer(v_customer);
+  perform private.refuse_closed_customer(
+    private.lock_customer_for_member(p_actor_user_id, p_customer_id, array['owner', 'manager', 'staff']));
   -- Setting a new PIN must not be a way around a lock-out: only an owner unlocks.
   select p.locked_until into v_locked_until
   from private.customer_pins p where p.customer_id = p_customer_id for update;
@@ -111,21 +116,15 @@ set search_path = ''
 as $$
 declare
   v_name text;
-  v_customer public.customers;
+  v_customer public.customers := private.lock_customer_for_member(p_actor_user_id, p_customer_id, array['owner', 'manager', 'staff']);
 begin
-  select c.* into v_customer from public.customers c where c.id = p_customer_id;
-  if not found then
-    perform private.raise_error('customer_not_found', 'no such customer', jsonb_build_object('customer_id', p_customer_id));
-  end if;
-  perform private.authorize_member(p_actor_user_id, v_customer.shop_id, array['owner', 'manager', 'staff']);
+  perform private.refuse_closed_customer(v_customer);
   if p_name is not null then
     v_name := private.check_name(p_name);
   end if;
   if p_phone is not null then
     perform private.check_phone(p_phone);
   end if;
-  select c.* into v_customer from public.customers c where c.id = p_customer_id for update;
-  perform private.refuse_closed_customer(v_customer);
 
   begin
     update public.customers c
@@ -139,6 +138,9 @@ begin
   return jsonb_build_object('customer', to_jsonb(v_customer));
 end;
 $$;
+
+revoke all on function private.lock_customer_for_member(uuid, uuid, text[])
+  from public, anon, authenticated, service_role;
 
 revoke all on function
   public.close_customer(uuid, uuid),
