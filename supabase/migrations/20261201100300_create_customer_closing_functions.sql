@@ -39,7 +39,9 @@ begin
     perform private.raise_error('balance_not_zero', 'refund the balance before closing this customer',
       jsonb_build_object('customer_id', v_customer.id, 'balance', v_customer.current_balance));
   end if;
-  update public.customers c set closed_at = now(), updated_at = now()
+  -- The moment the close took effect, under the row lock: now() would be when this transaction
+  -- began, possibly before a payment that committed while the close waited for the lock.
+  update public.customers c set closed_at = clock_timestamp(), updated_at = now()
   where c.id = p_customer_id
   returning c.* into v_customer;
   return jsonb_build_object('customer', to_jsonb(v_customer));
