@@ -5,7 +5,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { createAuthHandler } from './auth.ts';
 import type { ChildExit, SupervisedChild } from './child.ts';
-import { applyMigrations, bootstrap, seed, type SeedOutcome } from './database.ts';
+import { applyMigrations, bootstrap, catchUpBootstrap, seed, type SeedOutcome } from './database.ts';
 import { spawnFunctionsHost } from './functions.ts';
 import { startGateway, type Gateway } from './gateway.ts';
 import { stackKeys, type StackKeys } from './keys.ts';
@@ -212,6 +212,7 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
       watch('postgres', await startService.postgres()),
     );
     if (created) await step('bootstrap', () => bootstrap(dbUrl));
+    else await step('bootstrap catch-up', () => catchUpBootstrap(dbUrl));
     await step('migrations (supabase CLI)', () => applyMigrations(dbUrl));
 
     const state = await readState(stateFile);
