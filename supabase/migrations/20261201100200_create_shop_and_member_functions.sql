@@ -8,7 +8,8 @@
 -- demoting each other at once queue, and the second finds it is no longer an owner. Counting the
 -- owners under the same lock is what keeps a shop from ever losing its last one.
 
-create function private.lock_shop_team(p_shop_id uuid)
+-- Taken by every change to a shop's settings or team, before the actor's role is read.
+create function private.lock_shop(p_shop_id uuid)
 returns void
 language plpgsql
 set search_path = ''
@@ -35,7 +36,7 @@ begin
 end;
 $$;
 
--- Called under lock_shop_team. A shop always keeps at least one owner.
+-- Called under lock_shop. A shop always keeps at least one owner.
 create function private.refuse_last_owner(p_shop_id uuid, p_user_id uuid)
 returns void
 language plpgsql
@@ -103,6 +104,22 @@ as $$
   )
 $$;
 
+-- Who may act where no shop exists yet (opening one): any user who still exists. Every call on a
+-- shop is authorized by private.authorize_member instead; this is the one other place.
+create function private.authorize_user(p_actor_user_id uuid)
+returns void
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  -- A verified JWT of a user deleted since: no one to act.
+  if p_actor_user_id is null or not exists (select 1 from auth.users u where u.id = p_actor_user_id) then
+    perform private.raise_error('not_authenticated', 'no acting user was given');
+  end if;
+end;
+$$;
+
 create function public.create_shop(p_actor_user_id uuid, p_name text)
 returns jsonb
 language plpgsql
@@ -113,10 +130,7 @@ declare
   v_name text;
   v_shop public.shops;
 begin
-  -- A verified JWT of a user deleted since: no one to make the owner.
-  if p_actor_user_id is null or not exists (select 1 from auth.users u where u.id = p_actor_user_id) then
-    perform private.raise_error('not_authenticated', 'no acting user was given');
-  end if;
+  perform private.authorize_user(p_actor_user_id);
   v_name := private.check_name(p_name);
   insert into public.shops (name) values (v_name) returning * into v_shop;
   insert into public.shop_members (shop_id, user_id, role) values (v_shop.id, p_actor_user_id, 'owner');
@@ -143,7 +157,7 @@ declare
   v_name text;
   v_shop public.shops;
 begin
-  perform private.lock_shop_team(p_shop_id);
+  perform private.lock_shop(p_shop_id);
   perform private.authorize_member(p_actor_user_id, p_shop_id, array['owner']);
   if p_name is not null then
     v_name := private.check_name(p_name);
@@ -184,7 +198,7 @@ declare
   v_user_id uuid;
   v_member public.shop_members;
 begin
-  perform private.lock_shop_team(p_shop_id);
+  perform private.lock_shop(p_shop_id);
   v_actor_role := private.authorize_member(p_actor_user_id, p_shop_id, array['owner', 'manager']);
   perform private.check_role(p_role);
   if v_actor_role = 'manager' and p_role <> 'staff' then
@@ -222,7 +236,7 @@ as $$
 declare
   v_member public.shop_members;
 begin
-  perform private.lock_shop_team(p_shop_id);
+  perform private.lock_shop(p_shop_id);
   perform private.authorize_member(p_actor_user_id, p_shop_id, array['owner']);
   perform private.check_role(p_role);
   v_member := private.member_of(p_shop_id, p_user_id);
@@ -248,7 +262,7 @@ declare
   v_actor_role text;
   v_member public.shop_members;
 begin
-  perform private.lock_shop_team(p_shop_id);
+  perform private.lock_shop(p_shop_id);
   v_actor_role := private.authorize_member(p_actor_user_id, p_shop_id, array['owner', 'manager', 'staff']);
   v_member := private.member_of(p_shop_id, p_user_id);
   if p_user_id <> p_actor_user_id and not (
@@ -289,7 +303,8 @@ end;
 $$;
 
 revoke all on function
-  private.lock_shop_team(uuid),
+  private.lock_shop(uuid),
+  private.authorize_user(uuid),
   private.check_role(text),
   private.refuse_last_owner(uuid, uuid),
   private.member_of(uuid, uuid),
