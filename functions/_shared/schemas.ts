@@ -88,9 +88,48 @@ export const moneyBody = z.strictObject({
   memo: note.optional(),
 });
 
+// Without an amount, a cancel is whole (a deduct's whole remainder); with one, a deduct is cancelled
+// in part. A charge is always cancelled whole (SQL refuses another amount).
 export const cancelBody = z.strictObject({
   transaction_id: uuid,
   reason: note.optional(),
+  amount: amount.optional(),
+});
+
+const instant = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone' });
+
+// A promotion's bonus is a fixed amount or a percent of the charge, never both.
+export const createPromotionBody = z
+  .strictObject({
+    shop_id: uuid,
+    min_charge: amount,
+    bonus_amount: amount.optional(),
+    bonus_percent: z
+      .number({ message: 'must be a whole percent' })
+      .int({ message: 'must be a whole percent' })
+      .min(1, { message: 'must be at least 1' })
+      .max(100, { message: 'must be at most 100' })
+      .optional(),
+    starts_at: instant.optional(),
+    ends_at: instant.optional(),
+  })
+  .refine((body) => (body.bonus_amount === undefined) !== (body.bonus_percent === undefined), {
+    message: 'give either bonus_amount or bonus_percent',
+    path: ['bonus_amount'],
+  })
+  .refine((body) => body.ends_at === undefined || Date.parse(body.ends_at) > Date.parse(body.starts_at ?? new Date().toISOString()), {
+    message: 'must be after starts_at (or now)',
+    path: ['ends_at'],
+  });
+
+export const endPromotionBody = z.strictObject({ promotion_id: uuid });
+
+export const REFUND_METHODS = ['cash', 'card_cancel', 'transfer'] as const;
+
+export const refundBody = z.strictObject({
+  customer_id: uuid,
+  method: z.enum(REFUND_METHODS, { message: `must be one of ${REFUND_METHODS.join(', ')}` }),
+  memo: note.optional(),
 });
 
 export const customerPinBody = z.strictObject({ customer_id: uuid, pin });

@@ -132,7 +132,7 @@ describe('writes through REST', () => {
     expect(inserted.error?.code).toBe('42501');
     const updated = await client.from('customers').update({ current_balance: 9_999_999 }).eq('id', customer.id);
     expect(updated.error?.code).toBe('42501');
-    const ledgerInsert = await client.from('transactions').insert({ shop_id: a.shop.shop.id, customer_id: customer.id, type: 'charge', amount: 1, balance_after: 1, idempotency_key: 'x', actor_user_id: a.shop.owner.id });
+    const ledgerInsert = await client.from('transactions').insert({ shop_id: a.shop.shop.id, customer_id: customer.id, type: 'charge', amount: 1, balance_after: 1, sequence: 1, idempotency_key: 'x', actor_user_id: a.shop.owner.id });
     expect(ledgerInsert.error?.code).toBe('42501');
     const deleted = await client.from('transactions').delete().eq('customer_id', customer.id);
     expect(deleted.error?.code).toBe('42501');
