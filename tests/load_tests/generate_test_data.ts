@@ -478,7 +478,8 @@ async function verify(db: pg.Client, o: Options, replica: boolean, shopIds: stri
            coalesce(sum(p.charge_cancel), 0) as charge_cancel, coalesce(sum(p.deduct_cancel), 0) as deduct_cancel,
            coalesce(sum(p.foreign_user), 0) as foreign_user, coalesce(sum(p.foreign_kiosk), 0) as foreign_kiosk,
            count(*) filter (where p.customer_id is not null and (c.id is null or c.shop_id <> p.shop_id)) as foreign_customer,
-           count(*) filter (where c.id is not null and c.current_balance <> coalesce(p.balance, 0)) as mismatches,
+           count(*) filter (where c.id is not null and (c.current_balance <> coalesce(p.balance, 0)
+                                                        or c.ledger_sequence <> coalesce(p.n, 0))) as mismatches,
            coalesce(sum(c.current_balance), 0) as outstanding
     from per_customer p
     full join (select * from public.customers where shop_id = any($1::uuid[])) as c on c.id = p.customer_id`,

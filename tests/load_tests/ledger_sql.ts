@@ -26,7 +26,7 @@ export interface LedgerShape {
 
 export const LEDGER_COLUMNS = [
   'id', 'shop_id', 'customer_id', 'type', 'amount', 'balance_after', 'original_transaction_id',
-  'idempotency_key', 'actor_user_id', 'actor_kiosk_id', 'memo', 'created_at',
+  'idempotency_key', 'actor_user_id', 'actor_kiosk_id', 'memo', 'created_at', 'sequence',
 ] as const;
 export type LedgerColumn = (typeof LEDGER_COLUMNS)[number];
 
@@ -236,6 +236,8 @@ export class LedgerSql {
                   when s.type = 'deduct' and ${this.hash(17, 's.g')} % 4 = 0 then ${menu}
                   when s.type = 'charge' and ${this.hash(18, 's.g')} % 3 = 0 then '카드 충전' end`,
       created_at: 's.at',
+      // The customer's rows are numbered 1, 2, 3, ... in the order they happen.
+      sequence: 'gk + 1',
     };
     return `
       select ${LEDGER_COLUMNS.map((column) => `(${values[column]})::${columnTypes[column]} as ${column}`).join(',\n             ')}
@@ -247,9 +249,10 @@ export class LedgerSql {
   /** Customers with the balance their ledger ends at (the closed form of the last row). */
   insertCustomers(): string {
     return `
-      insert into public.customers (id, shop_id, name, phone, current_balance, created_at, updated_at)
+      insert into public.customers (id, shop_id, name, phone, current_balance, ledger_sequence, created_at, updated_at)
       select c.id, c.shop_id, c.name, c.phone,
              case when c.n = 0 then 0 else s.balance_after end,
+             c.n,
              ${this.businessClock('c.start_s')},
              case when c.n = 0 then ${this.businessClock('c.start_s')} else s.at end
       from gen_customers c
