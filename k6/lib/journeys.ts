@@ -254,8 +254,8 @@ interface TransactionRow {
 export function customerHistory(data: LoadData): Outcome {
   const customer = randomCustomer(data);
   const res = getJson(
-    `/rest/v1/transactions?select=id,customer_id,type,amount,balance_after,memo,created_at` +
-      `&customer_id=eq.${customer.id}&order=created_at.desc&limit=20`,
+    `/rest/v1/transactions?select=id,customer_id,sequence,type,amount,balance_after,memo,created_at` +
+      `&customer_id=eq.${customer.id}&order=sequence.desc&limit=20`,
     staffHeaders(accessToken(staffOf(shopOf(data, customer)))),
     { name: REQUEST.customerHistory },
   );
@@ -265,7 +265,7 @@ export function customerHistory(data: LoadData): Outcome {
       body.length <= 20 &&
       (body as TransactionRow[]).every(
         (row, i, rows) =>
-          row.customer_id === customer.id && (i === 0 || String(rows[i - 1]!.created_at) >= String(row.created_at)),
+          row.customer_id === customer.id && (i === 0 || Number(rows[i - 1]!.sequence) === Number(row.sequence) + 1),
       ),
   });
 }

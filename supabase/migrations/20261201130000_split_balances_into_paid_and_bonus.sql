@@ -90,6 +90,9 @@ alter table public.transactions
   add constraint transactions_charge_is_paid check (type <> 'charge' or bonus_amount = 0),
   add constraint transactions_bonus_is_bonus check (type <> 'bonus' or bonus_amount = amount),
   add constraint transactions_sequence_positive check (sequence > 0),
+  -- Also the index of a customer's history, newest first in their own order (order by sequence desc
+  -- limit 20 reads the 20 rows it returns). transactions_customer_id_created_at_idx stays for a
+  -- customer's rows in a period of time (statements, the balance at a moment).
   add constraint transactions_sequence_unique_per_customer unique (customer_id, sequence),
   add constraint transactions_promotion_only_on_bonus check ((type = 'bonus') = (promotion_id is not null)),
   add constraint transactions_refund_fields check (

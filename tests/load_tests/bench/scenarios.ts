@@ -260,12 +260,12 @@ export async function searchCustomers(fx: Fixture, http: HttpClient): Promise<An
   });
 }
 
-/** A customer's latest 20 ledger rows, newest first, as the frontend's history view asks for them. */
+/** A customer's latest 20 ledger rows, newest first in their sequence, as the frontend's history view asks for them. */
 export async function customerHistory(fx: Fixture, http: HttpClient): Promise<Answer> {
   const customer = randomItem(fx.customers);
   const answer = await http.get(
-    `/rest/v1/transactions?select=id,customer_id,type,amount,balance_after,memo,created_at` +
-      `&customer_id=eq.${customer.id}&order=created_at.desc&limit=20`,
+    `/rest/v1/transactions?select=id,customer_id,sequence,type,amount,balance_after,memo,created_at` +
+      `&customer_id=eq.${customer.id}&order=sequence.desc&limit=20`,
     staffHeaders(fx, clerkOf(fx, customer)),
   );
   return judgeHttp('customer_history', answer, {
@@ -273,7 +273,7 @@ export async function customerHistory(fx: Fixture, http: HttpClient): Promise<An
       Array.isArray(body) &&
       body.length <= 20 &&
       (body as Row[]).every(
-        (row, i, rows) => row.customer_id === customer.id && (i === 0 || Date.parse(String(rows[i - 1]!.created_at)) >= Date.parse(String(row.created_at))),
+        (row, i, rows) => row.customer_id === customer.id && (i === 0 || Number(rows[i - 1]!.sequence) === Number(row.sequence) + 1),
       ),
   });
 }
