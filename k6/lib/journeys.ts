@@ -247,10 +247,10 @@ export function searchCustomers(data: LoadData): Outcome {
 
 interface TransactionRow {
   customer_id?: unknown;
-  created_at?: unknown;
+  sequence?: unknown;
 }
 
-/** A customer's latest ledger rows, newest first, as the frontend shows them. */
+/** A customer's latest ledger rows, newest first in their sequence, as the frontend shows them. */
 export function customerHistory(data: LoadData): Outcome {
   const customer = randomCustomer(data);
   const res = getJson(
