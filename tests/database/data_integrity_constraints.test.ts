@@ -135,6 +135,18 @@ describe('transactions', () => {
       .toEqual({ code: '23505', constraint: 'transactions_idempotency_key_unique_in_shop' });
   });
 
+  it('a deduct\'s cancels never return more than it took, and a reversal points at its own kind of original', async () => {
+    const deduct = await rpcOk<MoneyResult>('deduct_balance', {
+      p_actor_user_id: world.owner.id, p_customer_id: neighbour.id, p_amount: 400, p_idempotency_key: idempotencyKey('integrity'),
+    });
+    expect(await refusal(LEDGER_INSERT, ledgerRow({ customer: neighbour.id, type: 'deduct_cancel', amount: 401, after: 1_001, original: deduct.transaction.id })))
+      .toEqual({ code: '23514', constraint: 'transactions_reversal_within_original' });
+    expect(await refusal(LEDGER_INSERT, ledgerRow({ type: 'deduct_cancel', amount: 10_000, after: 20_000, original: charge.transaction.id })))
+      .toEqual({ code: '23514', constraint: 'transactions_reversal_within_original' });
+    expect(await refusal(LEDGER_INSERT, ledgerRow({ type: 'charge_cancel', amount: 9_999, after: 1, original: charge.transaction.id })))
+      .toEqual({ code: '23514', constraint: 'transactions_reversal_within_original' });
+  });
+
   it('a row\'s bonus part is within its amount, and a charge moves paid money only', async () => {
     expect(await refusal(LEDGER_INSERT, ledgerRow({ type: 'deduct', amount: 1_000, after: 9_000, bonus: 1_001 })))
       .toEqual({ code: '23514', constraint: 'transactions_bonus_amount_range' });
