@@ -65,7 +65,7 @@ export async function seed(dbUrl: string): Promise<SeedOutcome> {
           and to_regprocedure('public.create_customer(uuid, uuid, text, text, text)') is not null
           and to_regprocedure('public.charge_balance(uuid, uuid, bigint, text, text)') is not null
           and to_regprocedure('public.deduct_balance(uuid, uuid, bigint, text, text)') is not null
-          and to_regprocedure('public.cancel_transaction(uuid, uuid, text, text)') is not null as ready`,
+          and to_regprocedure('public.cancel_transaction(uuid, uuid, text, text, bigint)') is not null as ready`,
     );
     if (!rows[0].ready) return 'schema-missing';
     await client.query(sql);

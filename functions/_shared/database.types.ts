@@ -6,14 +6,14 @@ export type Database = {
           Tables: {
             "customers": {
                   Row: {
-                    "closed_at": string | null,"created_at": string,"current_balance": number,"erased_at": string | null,"id": string,"name": string | null,"phone": string | null,"phone_last4": string | null,"shop_id": string,"updated_at": string
+                    "bonus_balance": number,"closed_at": string | null,"created_at": string,"current_balance": number,"erased_at": string | null,"id": string,"ledger_sequence": number,"name": string | null,"paid_balance": number | null,"phone": string | null,"phone_last4": string | null,"shop_id": string,"updated_at": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "closed_at"?: string | null,"created_at"?: string,"current_balance"?: number,"erased_at"?: string | null,"id"?: string,"name"?: string | null,"phone"?: string | null,"phone_last4"?: never,"shop_id": string,"updated_at"?: string
+                    "bonus_balance"?: number,"closed_at"?: string | null,"created_at"?: string,"current_balance"?: number,"erased_at"?: string | null,"id"?: string,"ledger_sequence"?: number,"name"?: string | null,"paid_balance"?: never,"phone"?: string | null,"phone_last4"?: never,"shop_id": string,"updated_at"?: string
                   }
                   Update: {
-                    "closed_at"?: string | null,"created_at"?: string,"current_balance"?: number,"erased_at"?: string | null,"id"?: string,"name"?: string | null,"phone"?: string | null,"phone_last4"?: never,"shop_id"?: string,"updated_at"?: string
+                    "bonus_balance"?: number,"closed_at"?: string | null,"created_at"?: string,"current_balance"?: number,"erased_at"?: string | null,"id"?: string,"ledger_sequence"?: number,"name"?: string | null,"paid_balance"?: never,"phone"?: string | null,"phone_last4"?: never,"shop_id"?: string,"updated_at"?: string
                   }
                   Relationships: [
                     {
@@ -56,6 +56,32 @@ isOneToOne: false
       referencedColumns: ["id"]
     }
                   ]
+                },"promotions": {
+                  Row: {
+                    "bonus_amount": number | null,"bonus_percent": number | null,"created_at": string,"ends_at": string | null,"id": string,"min_charge": number,"shop_id": string,"starts_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "bonus_amount"?: number | null,"bonus_percent"?: number | null,"created_at"?: string,"ends_at"?: string | null,"id"?: string,"min_charge": number,"shop_id": string,"starts_at"?: string
+                  }
+                  Update: {
+                    "bonus_amount"?: number | null,"bonus_percent"?: number | null,"created_at"?: string,"ends_at"?: string | null,"id"?: string,"min_charge"?: number,"shop_id"?: string,"starts_at"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "promotions_shop_id_fkey"
+      columns: ["shop_id"]
+isOneToOne: false
+      referencedRelation: "shop_outstanding_balances"
+      referencedColumns: ["shop_id"]
+    },{
+      foreignKeyName: "promotions_shop_id_fkey"
+      columns: ["shop_id"]
+isOneToOne: false
+      referencedRelation: "shops"
+      referencedColumns: ["id"]
+    }
+                  ]
                 },"shop_members": {
                   Row: {
                     "created_at": string,"role": string,"shop_id": string,"user_id": string
@@ -84,28 +110,28 @@ isOneToOne: false
                   ]
                 },"shops": {
                   Row: {
-                    "created_at": string,"id": string,"max_balance": number,"name": string,"pin_lock_minutes": number,"pin_max_attempts": number
+                    "allow_refunds_outside_right": boolean,"created_at": string,"id": string,"max_balance": number,"name": string,"pin_lock_minutes": number,"pin_max_attempts": number,"refund_fee_percent": number,"spend_bonus_first": boolean
                   }
                   ComputedFields: never
                   Insert: {
-                    "created_at"?: string,"id"?: string,"max_balance"?: number,"name": string,"pin_lock_minutes"?: number,"pin_max_attempts"?: number
+                    "allow_refunds_outside_right"?: boolean,"created_at"?: string,"id"?: string,"max_balance"?: number,"name": string,"pin_lock_minutes"?: number,"pin_max_attempts"?: number,"refund_fee_percent"?: number,"spend_bonus_first"?: boolean
                   }
                   Update: {
-                    "created_at"?: string,"id"?: string,"max_balance"?: number,"name"?: string,"pin_lock_minutes"?: number,"pin_max_attempts"?: number
+                    "allow_refunds_outside_right"?: boolean,"created_at"?: string,"id"?: string,"max_balance"?: number,"name"?: string,"pin_lock_minutes"?: number,"pin_max_attempts"?: number,"refund_fee_percent"?: number,"spend_bonus_first"?: boolean
                   }
                   Relationships: [
                     
                   ]
                 },"transactions": {
                   Row: {
-                    "actor_kiosk_id": string | null,"actor_user_id": string | null,"amount": number,"balance_after": number,"created_at": string,"customer_id": string,"id": string,"idempotency_key": string,"memo": string | null,"original_transaction_id": string | null,"shop_id": string,"type": string
+                    "actor_kiosk_id": string | null,"actor_user_id": string | null,"amount": number,"balance_after": number,"bonus_amount": number,"bonus_balance_after": number,"created_at": string,"customer_id": string,"id": string,"idempotency_key": string | null,"memo": string | null,"original_transaction_id": string | null,"paid_amount": number | null,"paid_balance_after": number | null,"promotion_id": string | null,"refund_fee": number | null,"refund_method": string | null,"refund_rule": string | null,"sequence": number,"shop_id": string,"type": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "actor_kiosk_id"?: string | null,"actor_user_id"?: string | null,"amount": number,"balance_after": number,"created_at"?: string,"customer_id": string,"id"?: string,"idempotency_key": string,"memo"?: string | null,"original_transaction_id"?: string | null,"shop_id": string,"type": string
+                    "actor_kiosk_id"?: string | null,"actor_user_id"?: string | null,"amount": number,"balance_after": number,"bonus_amount"?: number,"bonus_balance_after"?: number,"created_at"?: string,"customer_id": string,"id"?: string,"idempotency_key"?: string | null,"memo"?: string | null,"original_transaction_id"?: string | null,"paid_amount"?: never,"paid_balance_after"?: never,"promotion_id"?: string | null,"refund_fee"?: number | null,"refund_method"?: string | null,"refund_rule"?: string | null,"sequence": number,"shop_id": string,"type": string
                   }
                   Update: {
-                    "actor_kiosk_id"?: string | null,"actor_user_id"?: string | null,"amount"?: number,"balance_after"?: number,"created_at"?: string,"customer_id"?: string,"id"?: string,"idempotency_key"?: string,"memo"?: string | null,"original_transaction_id"?: string | null,"shop_id"?: string,"type"?: string
+                    "actor_kiosk_id"?: string | null,"actor_user_id"?: string | null,"amount"?: number,"balance_after"?: number,"bonus_amount"?: number,"bonus_balance_after"?: number,"created_at"?: string,"customer_id"?: string,"id"?: string,"idempotency_key"?: string | null,"memo"?: string | null,"original_transaction_id"?: string | null,"paid_amount"?: never,"paid_balance_after"?: never,"promotion_id"?: string | null,"refund_fee"?: number | null,"refund_method"?: string | null,"refund_rule"?: string | null,"sequence"?: number,"shop_id"?: string,"type"?: string
                   }
                   Relationships: [
                     {
@@ -119,6 +145,12 @@ isOneToOne: false
       columns: ["customer_id"]
 isOneToOne: false
       referencedRelation: "customers"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "transactions_promotion_fk"
+      columns: ["promotion_id"]
+isOneToOne: false
+      referencedRelation: "promotions"
       referencedColumns: ["id"]
     },{
       foreignKeyName: "transactions_reversal_same_customer"
@@ -145,7 +177,7 @@ isOneToOne: false
           Views: {
             "shop_daily_summaries": {
                   Row: {
-                    "charged": number | null,"day": string | null,"deducted": number | null,"outstanding_balance": number | null,"reversed": number | null,"shop_id": string,"transaction_count": number | null
+                    "bonus_forfeited": number | null,"bonus_granted": number | null,"charged": number | null,"day": string | null,"deducted": number | null,"outstanding_balance": number | null,"outstanding_bonus_balance": number | null,"outstanding_paid_balance": number | null,"refund_fees": number | null,"refunds_paid": number | null,"reversed": number | null,"shop_id": string,"transaction_count": number | null
                   }
                   ComputedFields: never
                   Relationships: [
@@ -165,7 +197,7 @@ isOneToOne: false
                   ]
                 },"shop_outstanding_balances": {
                   Row: {
-                    "customer_count": number | null,"outstanding_balance": number | null,"shop_id": string
+                    "customer_count": number | null,"outstanding_balance": number | null,"outstanding_bonus_balance": number | null,"outstanding_paid_balance": number | null,"shop_id": string
                   }
                   ComputedFields: never
                   Relationships: [
@@ -178,7 +210,7 @@ isOneToOne: false
 { Args: { "p_actor_user_id": string,"p_email": string,"p_role": string,"p_shop_id": string }; Returns: Json
                            },
 "cancel_transaction":
-{ Args: { "p_actor_user_id": string,"p_idempotency_key": string,"p_reason"?: string,"p_transaction_id": string }; Returns: Json
+{ Args: { "p_actor_user_id": string,"p_amount"?: number,"p_idempotency_key": string,"p_reason"?: string,"p_transaction_id": string }; Returns: Json
                            },
 "charge_balance":
 { Args: { "p_actor_user_id": string,"p_amount": number,"p_customer_id": string,"p_idempotency_key": string,"p_memo"?: string }; Returns: Json
@@ -189,14 +221,23 @@ isOneToOne: false
 "create_customer":
 { Args: { "p_actor_user_id": string,"p_name": string,"p_phone": string,"p_pin"?: string,"p_shop_id": string }; Returns: Json
                            },
+"create_promotion":
+{ Args: { "p_actor_user_id": string,"p_bonus_amount"?: number,"p_bonus_percent"?: number,"p_ends_at"?: string,"p_min_charge": number,"p_shop_id": string,"p_starts_at"?: string }; Returns: Json
+                           },
 "create_shop":
 { Args: { "p_actor_user_id": string,"p_name": string }; Returns: Json
+                           },
+"customer_statement":
+{ Args: { "p_customer_id": string,"p_from"?: string,"p_to"?: string }; Returns: Json
                            },
 "deactivate_kiosk":
 { Args: { "p_actor_user_id": string,"p_kiosk_id": string }; Returns: Json
                            },
 "deduct_balance":
 { Args: { "p_actor_user_id": string,"p_amount": number,"p_customer_id": string,"p_idempotency_key": string,"p_memo"?: string }; Returns: Json
+                           },
+"end_promotion":
+{ Args: { "p_actor_user_id": string,"p_promotion_id": string }; Returns: Json
                            },
 "erase_customer":
 { Args: { "p_actor_user_id": string,"p_customer_id": string }; Returns: Json
@@ -210,10 +251,16 @@ isOneToOne: false
 "list_shop_members":
 { Args: { "p_actor_user_id": string,"p_shop_id": string }; Returns: Json
                            },
+"quote_refund":
+{ Args: { "p_actor_user_id": string,"p_customer_id": string }; Returns: Json
+                           },
 "reconcile_balances":
 { Args: Record<PropertyKey, never>; Returns: {
-              "current_balance": number,"customer_id": string,"ledger_balance": number,"shop_id": string
+              "bonus_balance": number,"current_balance": number,"customer_id": string,"ledger_balance": number,"ledger_bonus_balance": number,"ledger_paid_balance": number,"ledger_rows": number,"ledger_sequence": number,"paid_balance": number,"shop_id": string
             }[]
+                           },
+"refund_balance":
+{ Args: { "p_actor_user_id": string,"p_customer_id": string,"p_idempotency_key": string,"p_memo"?: string,"p_method": string }; Returns: Json
                            },
 "register_kiosk":
 { Args: { "p_actor_user_id": string,"p_name": string,"p_shop_id": string }; Returns: Json
@@ -231,7 +278,7 @@ isOneToOne: false
 { Args: { "p_actor_user_id": string,"p_customer_id": string,"p_name"?: string,"p_phone"?: string }; Returns: Json
                            },
 "update_shop":
-{ Args: { "p_actor_user_id": string,"p_max_balance"?: number,"p_name"?: string,"p_pin_lock_minutes"?: number,"p_pin_max_attempts"?: number,"p_shop_id": string }; Returns: Json
+{ Args: { "p_actor_user_id": string,"p_allow_refunds_outside_right"?: boolean,"p_max_balance"?: number,"p_name"?: string,"p_pin_lock_minutes"?: number,"p_pin_max_attempts"?: number,"p_refund_fee_percent"?: number,"p_shop_id": string,"p_spend_bonus_first"?: boolean }; Returns: Json
                            },
 "update_shop_member":
 { Args: { "p_actor_user_id": string,"p_role": string,"p_shop_id": string,"p_user_id": string }; Returns: Json

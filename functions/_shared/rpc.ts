@@ -28,15 +28,17 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-// Money result of docs/contract.md, or for kiosk_pay a PIN refusal. A replay answers the very same
-// body as the first call; only the header tells the client it was a replay.
+// Money result of docs/contract.md (everything but `replayed`: the paid and bonus parts, a charge's
+// bonus, a refund's payout), or for kiosk_pay a PIN refusal. A replay answers the very same body as
+// the first call; only the header tells the client it was a replay.
 export function moneyReply(data: unknown): Reply {
   if (isPinRefusal(data)) throw pinRefusalError(data);
   if (!isObject(data) || !isObject(data.transaction) || typeof data.balance !== 'number') {
     throw new UnexpectedRpcFailure({ unexpected_money_result: data });
   }
+  const { replayed: _replayed, ...body } = data;
   return {
-    body: { transaction: data.transaction, balance: data.balance },
+    body,
     headers: data.replayed === true ? { 'Idempotent-Replayed': 'true' } : {},
   };
 }

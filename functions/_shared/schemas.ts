@@ -93,9 +93,48 @@ export const moneyBody = z.strictObject({
   memo: note.optional(),
 });
 
+// Without an amount, a cancel is whole (a deduct's whole remainder); with one, a deduct is cancelled
+// in part. A charge is always cancelled whole (SQL refuses another amount).
 export const cancelBody = z.strictObject({
   transaction_id: uuid,
   reason: note.optional(),
+  amount: amount.optional(),
+});
+
+const instant = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone' });
+
+// A promotion's bonus is a fixed amount or a percent of the charge, never both.
+export const createPromotionBody = z
+  .strictObject({
+    shop_id: uuid,
+    min_charge: amount,
+    bonus_amount: amount.optional(),
+    bonus_percent: z
+      .number({ message: 'must be a whole percent' })
+      .int({ message: 'must be a whole percent' })
+      .min(1, { message: 'must be at least 1' })
+      .max(100, { message: 'must be at most 100' })
+      .optional(),
+    starts_at: instant.optional(),
+    ends_at: instant.optional(),
+  })
+  .refine((body) => (body.bonus_amount === undefined) !== (body.bonus_percent === undefined), {
+    message: 'give either bonus_amount or bonus_percent',
+    path: ['bonus_amount'],
+  })
+  .refine((body) => body.ends_at === undefined || Date.parse(body.ends_at) > Date.parse(body.starts_at ?? new Date().toISOString()), {
+    message: 'must be after starts_at (or now)',
+    path: ['ends_at'],
+  });
+
+export const endPromotionBody = z.strictObject({ promotion_id: uuid });
+
+export const REFUND_METHODS = ['cash', 'card_cancel', 'transfer'] as const;
+
+export const refundBody = z.strictObject({
+  customer_id: uuid,
+  method: z.enum(REFUND_METHODS, { message: `must be one of ${REFUND_METHODS.join(', ')}` }),
+  memo: note.optional(),
 });
 
 export const customerPinBody = z.strictObject({ customer_id: uuid, pin });
@@ -127,6 +166,9 @@ export const updateShopBody = z
     max_balance: wholeNumber(1, MAX_BALANCE_CEILING).optional(),
     pin_max_attempts: wholeNumber(1, 20).optional(),
     pin_lock_minutes: wholeNumber(1, 1440).optional(),
+    spend_bonus_first: z.boolean().optional(),
+    refund_fee_percent: wholeNumber(0, 10).optional(),
+    allow_refunds_outside_right: z.boolean().optional(),
   })
   .refine((body) => Object.keys(body).length > 1, { message: 'give at least one setting to change' });
 

@@ -26,6 +26,7 @@ Deno.serve(
           p_transaction_id: body.transaction_id,
           p_idempotency_key: idempotencyKey,
           p_reason: body.reason,
+          p_amount: body.amount,
         }),
       ),
     },

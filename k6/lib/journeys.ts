@@ -16,6 +16,8 @@ export const REQUEST = {
   staffDeduct: 'staff_deduct',
   cancelCharge: 'cancel_charge',
   cancel: 'cancel',
+  partialCancel: 'partial_cancel',
+  refund: 'refund',
   searchCustomers: 'search_customers',
   customerHistory: 'customer_history',
 } as const;
@@ -63,24 +65,28 @@ function refusalStatuses(allowed: readonly Refusal[]): number[] {
 interface MoneyResult {
   transaction?: { id?: unknown; amount?: unknown; balance_after?: unknown };
   balance?: unknown;
+  bonus?: unknown;
 }
 
-// A fresh Idempotency-Key must never come back as a replay, and the new balance is the ledger row's.
-function moneyAnswerIsRight(amount: number) {
+// A fresh Idempotency-Key must never come back as a replay, and the new balance is the ledger row's
+// (plus, on a charge, the promotion's bonus written right after it). An undefined amount accepts any
+// (a refund takes whatever the balance was).
+function moneyAnswerIsRight(amount: number | undefined) {
   return (body: unknown, res: Response): boolean => {
     const result = body as MoneyResult | null;
+    const bonus = typeof result?.bonus === 'number' ? result.bonus : 0;
     return (
       typeof result?.transaction?.id === 'string' &&
-      result.transaction.amount === amount &&
+      (amount === undefined ? typeof result.transaction.amount === 'number' : result.transaction.amount === amount) &&
       typeof result.balance === 'number' &&
       result.balance >= 0 &&
-      result.balance === result.transaction.balance_after &&
+      result.balance === Number(result.transaction.balance_after) + bonus &&
       res.headers['Idempotent-Replayed'] !== 'true'
     );
   };
 }
 
-function moneyCall(path: string, name: string, body: object, session: StaffSession, amount: number, allowed: readonly Refusal[]) {
+function moneyCall(path: string, name: string, body: object, session: StaffSession, amount: number | undefined, allowed: readonly Refusal[]) {
   const res = postJson(path, body, withIdempotencyKey(staffHeaders(accessToken(session))), {
     name,
     refusalStatuses: refusalStatuses(allowed),
@@ -154,15 +160,54 @@ export function chargeThenCancel(data: LoadData): void {
     ['balance_ceiling_exceeded'],
   );
   if (charge.outcome !== 'ok') return;
-  const transactionId = (JSON.parse(String(charge.res.body)) as { transaction: { id: string } }).transaction.id;
+  const charged = JSON.parse(String(charge.res.body)) as { transaction: { id: string }; bonus?: number };
   // Between the two calls other traffic may spend the top-up; refusing the cancel is then correct.
+  // The cancel takes back the promotion's bonus with the charge.
   moneyCall(
     '/functions/v1/transactions/cancel',
     REQUEST.cancel,
-    { transaction_id: transactionId, reason: 'k6 load' },
+    { transaction_id: charged.transaction.id, reason: 'k6 load' },
+    manager,
+    amount + (charged.bonus ?? 0),
+    ['insufficient_balance'],
+  );
+}
+
+/** A purchase partly returned: a counter deduct, then an owner or manager cancels half of it. */
+export function deductThenPartialCancel(data: LoadData): void {
+  const customer = randomCustomer(data);
+  const manager = staffOf(shopOf(data, customer), CANCELLING_ROLES);
+  const amount = amountBetween(2_000, 20_000, 1_000);
+  const deduct = moneyCall(
+    '/functions/v1/transactions/deduct',
+    REQUEST.staffDeduct,
+    { customer_id: customer.id, amount, memo: 'k6 load, partly returned' },
     manager,
     amount,
     ['insufficient_balance'],
+  );
+  if (deduct.outcome !== 'ok') return;
+  const transactionId = (JSON.parse(String(deduct.res.body)) as { transaction: { id: string } }).transaction.id;
+  moneyCall(
+    '/functions/v1/transactions/cancel',
+    REQUEST.partialCancel,
+    { transaction_id: transactionId, amount: amount / 2, reason: 'k6 load: returned' },
+    manager,
+    amount / 2,
+    ['balance_ceiling_exceeded'],
+  );
+}
+
+/** A customer takes the rest of their money back (환불); an emptied balance has nothing to refund. */
+export function refundRemainingBalance(data: LoadData): void {
+  const customer = randomCustomer(data);
+  moneyCall(
+    '/functions/v1/refunds',
+    REQUEST.refund,
+    { customer_id: customer.id, method: 'transfer', memo: 'k6 load' },
+    staffOf(shopOf(data, customer), CANCELLING_ROLES),
+    undefined,
+    ['nothing_to_refund'],
   );
 }
 
@@ -202,15 +247,15 @@ export function searchCustomers(data: LoadData): Outcome {
 
 interface TransactionRow {
   customer_id?: unknown;
-  created_at?: unknown;
+  sequence?: unknown;
 }
 
-/** A customer's latest ledger rows, newest first, as the frontend shows them. */
+/** A customer's latest ledger rows, newest first in their sequence, as the frontend shows them. */
 export function customerHistory(data: LoadData): Outcome {
   const customer = randomCustomer(data);
   const res = getJson(
-    `/rest/v1/transactions?select=id,customer_id,type,amount,balance_after,memo,created_at` +
-      `&customer_id=eq.${customer.id}&order=created_at.desc&limit=20`,
+    `/rest/v1/transactions?select=id,customer_id,sequence,type,amount,balance_after,memo,created_at` +
+      `&customer_id=eq.${customer.id}&order=sequence.desc&limit=20`,
     staffHeaders(accessToken(staffOf(shopOf(data, customer)))),
     { name: REQUEST.customerHistory },
   );
@@ -220,7 +265,7 @@ export function customerHistory(data: LoadData): Outcome {
       body.length <= 20 &&
       (body as TransactionRow[]).every(
         (row, i, rows) =>
-          row.customer_id === customer.id && (i === 0 || String(rows[i - 1]!.created_at) >= String(row.created_at)),
+          row.customer_id === customer.id && (i === 0 || Number(rows[i - 1]!.sequence) === Number(row.sequence) + 1),
       ),
   });
 }
@@ -244,12 +289,15 @@ export function hotCustomer(data: LoadData): Outcome {
   return staffCharge(data, customer, 13_000);
 }
 
-// How a day of traffic splits: reads dominate, kiosks pay most purchases, cancels are rare.
+// How a day of traffic splits: reads dominate, kiosks pay most purchases, cancels are rare, partial
+// returns and refunds rarer still.
 const MIX: readonly [number, (data: LoadData) => unknown][] = [
   [0.3, (data) => kioskPayment(data, { wrongPinShare: config.wrongPinShare })],
   [0.15, (data) => staffCharge(data)],
   [0.1, (data) => staffDeduct(data)],
-  [0.05, chargeThenCancel],
+  [0.03, chargeThenCancel],
+  [0.015, deductThenPartialCancel],
+  [0.005, refundRemainingBalance],
   [0.2, searchCustomers],
   [0.2, customerHistory],
 ];

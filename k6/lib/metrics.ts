@@ -17,6 +17,7 @@ export const REFUSAL_STATUS = {
   balance_ceiling_exceeded: 409,
   pin_invalid: 401,
   pin_locked: 423,
+  nothing_to_refund: 409,
 } as const;
 
 export type Refusal = keyof typeof REFUSAL_STATUS;
@@ -26,6 +27,7 @@ export const refusals: Record<Refusal, Counter> = {
   balance_ceiling_exceeded: new Counter('balance_ceiling_exceeded'),
   pin_invalid: new Counter('pin_invalid'),
   pin_locked: new Counter('pin_locked'),
+  nothing_to_refund: new Counter('nothing_to_refund'),
 };
 
 /** Customers whose balance differs from their ledger after the run (teardown, must stay 0). */

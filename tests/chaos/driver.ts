@@ -116,7 +116,7 @@ export interface ChaosReport {
 }
 
 // Signed effect on the balance, as docs/contract.md states it.
-const SIGN: Record<string, 1 | -1> = { charge: 1, deduct: -1, charge_cancel: -1, deduct_cancel: 1 };
+const SIGN: Record<string, 1 | -1> = { charge: 1, bonus: 1, deduct: -1, charge_cancel: -1, deduct_cancel: 1, refund: -1 };
 const BUSINESS_REFUSALS = new Set(['insufficient_balance', 'balance_ceiling_exceeded']);
 const OPENING_BALANCE = 100_000;
 const PIN = '4821';
@@ -453,7 +453,7 @@ async function verify(
       await db.query<{ balances: string; ledger: string; negative: string }>(
         `select
            (select coalesce(sum(current_balance), 0) from public.customers) as balances,
-           (select coalesce(sum(case when type in ('charge', 'deduct_cancel') then amount else -amount end), 0)
+           (select coalesce(sum(case when type in ('charge', 'bonus', 'deduct_cancel') then amount else -amount end), 0)
               from public.transactions) as ledger,
            (select count(*) from public.customers where current_balance < 0) as negative`,
       )

@@ -326,6 +326,8 @@ describe('the test dashboard in headless Chromium', () => {
     expect(await figure('transactions')).toBeGreaterThanOrEqual(Number(before!.transactions));
     expect(await figure('transactions')).toBeLessThanOrEqual(Number(after!.transactions));
     expect(await figure('mismatches')).toBe(0);
+    // Paid money (the shops' debt) and bonus, read in the same snapshot, add up to the total.
+    expect(await figure('outstanding_paid_balance') + await figure('outstanding_bonus_balance')).toBe(await figure('outstanding_balance'));
   });
 
   it('says that no stack answers when the database is down', async () => {

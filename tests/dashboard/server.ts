@@ -35,6 +35,9 @@ export interface LiveFigures {
   customers: number;
   transactions: number;
   outstanding_balance: number;
+  /** The shops' debt to their customers (refundable) and the bonus they gave (not refundable). */
+  outstanding_paid_balance: number;
+  outstanding_bonus_balance: number;
   mismatches: number;
 }
 
@@ -54,6 +57,8 @@ async function readLiveFigures(dbUrl: string): Promise<LiveAnswer> {
       select (select count(*) from public.customers) as customers,
              (select count(*) from public.transactions) as transactions,
              (select coalesce(sum(current_balance), 0) from public.customers) as outstanding_balance,
+             (select coalesce(sum(paid_balance), 0) from public.customers) as outstanding_paid_balance,
+             (select coalesce(sum(bonus_balance), 0) from public.customers) as outstanding_bonus_balance,
              (select count(*) from public.reconcile_balances()) as mismatches`);
     await client.query('commit');
     return {
@@ -62,6 +67,8 @@ async function readLiveFigures(dbUrl: string): Promise<LiveAnswer> {
       customers: Number(figures!.customers),
       transactions: Number(figures!.transactions),
       outstanding_balance: Number(figures!.outstanding_balance),
+      outstanding_paid_balance: Number(figures!.outstanding_paid_balance),
+      outstanding_bonus_balance: Number(figures!.outstanding_bonus_balance),
       mismatches: Number(figures!.mismatches),
     };
   } catch (error) {

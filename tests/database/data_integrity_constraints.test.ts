@@ -43,10 +43,13 @@ async function refusal(sql: string, params: unknown[]): Promise<{ code: string; 
 
 const LEDGER_INSERT = `
   insert into public.transactions (shop_id, customer_id, type, amount, balance_after, original_transaction_id,
-                                   idempotency_key, actor_user_id, actor_kiosk_id)
-  values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`;
+                                   idempotency_key, actor_user_id, actor_kiosk_id, sequence, bonus_amount)
+  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`;
 
-function ledgerRow(overrides: Partial<Record<'shop' | 'customer' | 'type' | 'amount' | 'after' | 'original' | 'key' | 'user' | 'kiosk', unknown>> = {}) {
+/** Sequence numbers far past any the functions give these customers, one per attempted row. */
+let nextSequence = 1_000;
+
+function ledgerRow(overrides: Partial<Record<'shop' | 'customer' | 'type' | 'amount' | 'after' | 'original' | 'key' | 'user' | 'kiosk' | 'sequence' | 'bonus', unknown>> = {}) {
   const row = {
     shop: world.shop.id,
     customer: customer.id,
@@ -57,15 +60,24 @@ function ledgerRow(overrides: Partial<Record<'shop' | 'customer' | 'type' | 'amo
     key: idempotencyKey(),
     user: world.owner.id,
     kiosk: null,
+    sequence: nextSequence++,
+    bonus: 0,
     ...overrides,
   };
-  return [row.shop, row.customer, row.type, row.amount, row.after, row.original, row.key, row.user, row.kiosk];
+  return [row.shop, row.customer, row.type, row.amount, row.after, row.original, row.key, row.user, row.kiosk, row.sequence, row.bonus];
 }
 
 describe('customers', () => {
   it('a balance cannot go below zero', async () => {
     expect(await refusal('update public.customers set current_balance = -1 where id = $1', [customer.id]))
       .toEqual({ code: '23514', constraint: 'customers_balance_not_negative' });
+  });
+
+  it('the bonus balance is never negative nor more than the balance (so the paid balance is never negative)', async () => {
+    expect(await refusal('update public.customers set bonus_balance = 10_001 where id = $1', [customer.id]))
+      .toEqual({ code: '23514', constraint: 'customers_bonus_balance_range' });
+    expect(await refusal('update public.customers set bonus_balance = -1 where id = $1', [customer.id]))
+      .toEqual({ code: '23514', constraint: 'customers_bonus_balance_range' });
   });
 
   it('a phone is unique within its shop and written 010-dddd-dddd', async () => {
@@ -83,7 +95,7 @@ describe('transactions', () => {
   });
 
   it('an unknown type is refused', async () => {
-    expect(await refusal(LEDGER_INSERT, ledgerRow({ type: 'refund' })))
+    expect(await refusal(LEDGER_INSERT, ledgerRow({ type: 'gift' })))
       .toEqual({ code: '23514', constraint: 'transactions_type_known' });
   });
 
@@ -104,14 +116,14 @@ describe('transactions', () => {
       .toEqual({ code: '23503', constraint: 'transactions_reversal_same_customer' });
   });
 
-  it('a transaction has at most one reversal', async () => {
+  it('a charge has at most one cancel', async () => {
     const reversal = ledgerRow({ type: 'charge_cancel', amount: 10_000, after: 0, original: charge.transaction.id });
     const client = await db().connect();
     try {
       await client.query('begin');
       await client.query(LEDGER_INSERT, reversal);
       await expect(client.query(LEDGER_INSERT, ledgerRow({ type: 'charge_cancel', amount: 10_000, after: 0, original: charge.transaction.id })))
-        .rejects.toMatchObject({ code: '23505', constraint: 'transactions_one_reversal_per_original' });
+        .rejects.toMatchObject({ code: '23505', constraint: 'transactions_one_bonus_and_one_cancel_per_charge' });
     } finally {
       await client.query('rollback');
       client.release();
@@ -121,6 +133,35 @@ describe('transactions', () => {
   it('an idempotency key is unique within a shop', async () => {
     expect(await refusal(LEDGER_INSERT, ledgerRow({ key: 'constraints-charge' })))
       .toEqual({ code: '23505', constraint: 'transactions_idempotency_key_unique_in_shop' });
+  });
+
+  it('a deduct\'s cancels never return more than it took, and a reversal points at its own kind of original', async () => {
+    const deduct = await rpcOk<MoneyResult>('deduct_balance', {
+      p_actor_user_id: world.owner.id, p_customer_id: neighbour.id, p_amount: 400, p_idempotency_key: idempotencyKey('integrity'),
+    });
+    expect(await refusal(LEDGER_INSERT, ledgerRow({ customer: neighbour.id, type: 'deduct_cancel', amount: 401, after: 1_001, original: deduct.transaction.id })))
+      .toEqual({ code: '23514', constraint: 'transactions_reversal_within_original' });
+    expect(await refusal(LEDGER_INSERT, ledgerRow({ type: 'deduct_cancel', amount: 10_000, after: 20_000, original: charge.transaction.id })))
+      .toEqual({ code: '23514', constraint: 'transactions_reversal_within_original' });
+    expect(await refusal(LEDGER_INSERT, ledgerRow({ type: 'charge_cancel', amount: 9_999, after: 1, original: charge.transaction.id })))
+      .toEqual({ code: '23514', constraint: 'transactions_reversal_within_original' });
+  });
+
+  it('a row\'s bonus part is within its amount, and a charge moves paid money only', async () => {
+    expect(await refusal(LEDGER_INSERT, ledgerRow({ type: 'deduct', amount: 1_000, after: 9_000, bonus: 1_001 })))
+      .toEqual({ code: '23514', constraint: 'transactions_bonus_amount_range' });
+    expect(await refusal(LEDGER_INSERT, ledgerRow({ bonus: 1 })))
+      .toEqual({ code: '23514', constraint: 'transactions_charge_is_paid' });
+  });
+
+  it('only a bonus row goes without an idempotency key, and only it names a promotion', async () => {
+    expect(await refusal(LEDGER_INSERT, ledgerRow({ key: null })))
+      .toEqual({ code: '23514', constraint: 'transactions_idempotency_key_only_for_requests' });
+  });
+
+  it('a customer\'s sequence number is used once', async () => {
+    expect(await refusal(LEDGER_INSERT, ledgerRow({ sequence: 1 })))
+      .toEqual({ code: '23505', constraint: 'transactions_sequence_unique_per_customer' });
   });
 
   it('exactly one actor, a user or a kiosk, is named', async () => {

@@ -4,7 +4,7 @@
  *
  * The two belong in one file and in this order: the advisors' unused_index lint flags every index
  * that has never been scanned (pg_stat_user_indexes.idx_scan = 0), which on a freshly migrated
- * database is all twelve. Running the product's queries first (EXPLAIN ANALYZE executes them) is
+ * database is all fifteen. Running the product's queries first (EXPLAIN ANALYZE executes them) is
  * what makes them used, so the lint then also proves that no index is dead weight.
  */
 import { execFile } from 'node:child_process';
@@ -50,6 +50,9 @@ interface Sample {
   name: string;
   regular_owner_id: string;
   regular_customer_id: string;
+  cancelled_deduct_id: string;
+  cancelled_customer_id: string;
+  promotion_id: string;
 }
 
 let client: pg.PoolClient;
@@ -76,6 +79,9 @@ async function buildDataset(): Promise<void> {
     create temp table x_kiosks on commit drop as
       select gen_random_uuid() as id, s.id as shop_id, k from x_shops s, generate_series(1, 2) k;
     insert into public.kiosks (id, shop_id, name) select id, shop_id, '키오스크 ' || k from x_kiosks order by random();
+    insert into public.promotions (shop_id, min_charge, bonus_percent, starts_at, ends_at)
+      select id, 100000, 5 + n % 6, now() - interval '30 days', case when n % 3 = 0 then now() - interval '1 day' end
+      from x_shops, generate_series(1, 3) p order by random();
 
     create temp table x_customers on commit drop as
       select gen_random_uuid() as id, s.id as shop_id, s.owner_id, s.n, c,
@@ -114,7 +120,7 @@ async function buildDataset(): Promise<void> {
       where c.n <= ${LEDGER_SHOPS} or c.n = ${REGULAR_SHOP};
 
     insert into public.transactions (id, shop_id, customer_id, type, amount, balance_after, original_transaction_id,
-                                     idempotency_key, actor_user_id, actor_kiosk_id, created_at)
+                                     idempotency_key, actor_user_id, actor_kiosk_id, created_at, sequence)
     select x.id, x.shop_id, x.customer_id, x.type, x.amount,
            sum(case when x.type in ('charge', 'deduct_cancel') then x.amount else -x.amount end)
              over (partition by x.customer_id order by x.i),
@@ -122,16 +128,18 @@ async function buildDataset(): Promise<void> {
            'explain-' || x.customer_id || '-' || x.i,
            case when x.i % 4 = 0 and x.type = 'deduct' then null else x.owner_id end,
            case when x.i % 4 = 0 and x.type = 'deduct' then x.kiosk_id end,
-           x.created_at
+           x.created_at,
+           x.i
     from x_tx x
     left join x_tx o on x.type = 'deduct_cancel' and o.customer_id = x.customer_id and o.i = x.i - 2
     order by x.created_at;
   `);
   await client.query(`
     update public.customers c
-    set current_balance = l.balance
+    set current_balance = l.balance, ledger_sequence = l.rows
     from (
-      select customer_id, sum(case when type in ('charge', 'deduct_cancel') then amount else -amount end) as balance
+      select customer_id, sum(case when type in ('charge', 'deduct_cancel') then amount else -amount end) as balance,
+             count(*) as rows
       from public.transactions
       where shop_id in (select id from x_shops)
       group by customer_id
@@ -142,7 +150,11 @@ async function buildDataset(): Promise<void> {
     select s.id as ledger_shop_id, s.owner_id as ledger_owner_id, k.id as kiosk_id, c.id as customer_id,
            l.id as large_shop_id, l.owner_id as large_owner_id, right(lc.phone, 4) as phone_last4,
            (select name from public.customers where id = lc.id) as name,
-           r.owner_id as regular_owner_id, rc.id as regular_customer_id
+           r.owner_id as regular_owner_id, rc.id as regular_customer_id,
+           (select t.original_transaction_id from public.transactions t where t.customer_id = c.id and t.type = 'deduct_cancel' limit 1)
+             as cancelled_deduct_id,
+           c.id as cancelled_customer_id,
+           (select p.id from public.promotions p where p.shop_id = s.id limit 1) as promotion_id
     from x_shops s
     join x_kiosks k on k.shop_id = s.id and k.k = 1
     join x_customers c on c.shop_id = s.id and c.c = 7
@@ -153,7 +165,7 @@ async function buildDataset(): Promise<void> {
     where s.n = 3`);
   sample = rows[0];
   await client.query('commit');
-  await client.query('analyze public.shops, public.shop_members, public.customers, public.kiosks, public.transactions');
+  await client.query('analyze public.shops, public.shop_members, public.customers, public.kiosks, public.transactions, public.promotions');
 }
 
 /** The index names an executed plan scans, found anywhere in its tree. */
@@ -205,13 +217,16 @@ describe('the product\'s queries use their indexes on a 103,000-transaction ledg
     { index: 'customers_current_balance_desc_idx', query: 'the dashboard lists the largest balances', member: () => null, params: () => [] },
     { index: 'transactions_customer_id_idx', query: 'a member sums a customer\'s whole ledger', member: () => sample.ledger_owner_id, params: () => [sample.customer_id] },
     { index: 'transactions_created_at_desc_idx', query: 'the latest movements across shops', member: () => null, params: () => [] },
-    { index: 'transactions_customer_id_created_at_idx', query: 'a member reads a regular\'s long history, newest first', member: () => sample.regular_owner_id, params: () => [sample.regular_customer_id] },
+    { index: 'transactions_customer_id_created_at_idx', query: 'a member reads a month of a regular\'s long statement', member: () => sample.regular_owner_id, params: () => [sample.regular_customer_id] },
     { index: 'transactions_shop_id_created_at_idx', query: 'a member reads their shop\'s ledger, newest first', member: () => sample.ledger_owner_id, params: () => [sample.ledger_shop_id] },
     { index: 'transactions_actor_user_id_idx', query: 'a member reads what one staff member did', member: () => sample.ledger_owner_id, params: () => [sample.ledger_owner_id] },
     { index: 'transactions_actor_kiosk_id_idx', query: 'a member reads what one kiosk took', member: () => sample.ledger_owner_id, params: () => [sample.kiosk_id] },
     { index: 'customers_shop_id_phone_last4_idx', query: 'a member finds a customer by the phone\'s last four digits', member: () => sample.large_owner_id, params: () => [sample.large_shop_id, sample.phone_last4] },
     { index: 'shop_members_user_id_idx', query: 'a member lists the shops they belong to', member: () => sample.ledger_owner_id, params: () => [sample.ledger_owner_id] },
     { index: 'kiosks_shop_id_idx', query: 'a member lists their shop\'s kiosks', member: () => sample.ledger_owner_id, params: () => [sample.ledger_shop_id] },
+    { index: 'transactions_original_transaction_id_idx', query: 'a cancel sums what was already cancelled of a deduct', member: () => null, params: () => [sample.cancelled_deduct_id, sample.cancelled_customer_id] },
+    { index: 'promotions_shop_id_idx', query: 'a charge looks for its shop\'s active promotions', member: () => null, params: () => [sample.ledger_shop_id] },
+    { index: 'transactions_promotion_id_idx', query: 'a member reads the bonuses one promotion granted', member: () => sample.ledger_owner_id, params: () => [sample.promotion_id] },
   ];
   const SQL: Record<string, string> = {
     customers_shop_id_idx: 'select * from public.shop_outstanding_balances where shop_id = $1',
@@ -219,7 +234,8 @@ describe('the product\'s queries use their indexes on a 103,000-transaction ledg
     customers_current_balance_desc_idx: 'select id, shop_id, name, current_balance from public.customers order by current_balance desc limit 20',
     transactions_customer_id_idx: `select sum(case when type in ('charge', 'deduct_cancel') then amount else -amount end) from public.transactions
       where customer_id = $1`,
-    transactions_customer_id_created_at_idx: 'select id, type, amount, balance_after, created_at from public.transactions where customer_id = $1 order by created_at desc limit 20',
+    transactions_customer_id_created_at_idx: `select id, sequence, type, amount, balance_after, created_at from public.transactions
+      where customer_id = $1 and created_at >= now() - interval '13 months' and created_at < now() - interval '12 months' order by sequence`,
     transactions_created_at_desc_idx: 'select id, shop_id, type, amount, created_at from public.transactions order by created_at desc limit 50',
     transactions_shop_id_created_at_idx: 'select id, customer_id, type, amount, balance_after, created_at from public.transactions where shop_id = $1 order by created_at desc limit 50',
     transactions_actor_user_id_idx: 'select type, count(*), sum(amount) from public.transactions where actor_user_id = $1 group by type',
@@ -227,9 +243,14 @@ describe('the product\'s queries use their indexes on a 103,000-transaction ledg
     customers_shop_id_phone_last4_idx: 'select id, name, phone, current_balance from public.customers where shop_id = $1 and phone_last4 = $2',
     shop_members_user_id_idx: 'select shop_id, role from public.shop_members where user_id = $1',
     kiosks_shop_id_idx: 'select id, name, active, last_seen_at from public.kiosks where shop_id = $1',
+    transactions_original_transaction_id_idx: `select coalesce(sum(amount), 0), coalesce(sum(bonus_amount), 0) from public.transactions
+      where original_transaction_id = $1 and customer_id = $2`,
+    promotions_shop_id_idx: `select id, min_charge, bonus_amount, bonus_percent from public.promotions
+      where shop_id = $1 and min_charge <= 100000 and starts_at <= now() and (ends_at is null or ends_at > now())`,
+    transactions_promotion_id_idx: 'select count(*), sum(amount) from public.transactions where promotion_id = $1',
   };
 
-  it('there are exactly twelve performance indexes, each named below', async () => {
+  it('there are exactly fifteen performance indexes, each named below', async () => {
     const { rows } = await client.query(`
       select indexrelid::regclass::text as name from pg_index i join pg_class t on t.oid = i.indrelid
       where t.relnamespace = 'public'::regnamespace and not i.indisunique and not i.indisprimary order by 1`);
@@ -238,6 +259,15 @@ describe('the product\'s queries use their indexes on a 103,000-transaction ledg
 
   it.each(QUERIES)('$query: uses $index', async ({ index, member, params }) => {
     expect(await indexesUsed(SQL[index]!, params(), member())).toContain(index);
+  });
+
+  // The history reads the customer's own order: the unique (customer_id, sequence) key serves it,
+  // reading the 20 rows it returns however long the history.
+  it('a member reads a regular\'s long history, newest first in its sequence: uses transactions_sequence_unique_per_customer', async () => {
+    expect(await indexesUsed(
+      'select id, sequence, type, amount, balance_after, created_at from public.transactions where customer_id = $1 order by sequence desc limit 20',
+      [sample.regular_customer_id], sample.regular_owner_id,
+    )).toEqual(['transactions_sequence_unique_per_customer']);
   });
 });
 

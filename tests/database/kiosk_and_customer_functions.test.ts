@@ -146,7 +146,7 @@ describe('kiosks', () => {
     const { device_key } = await registerKiosk(world);
     const customer = await createCustomer(world.owner.id, world.shop.id, { name: '한지민', pin: '8642', balance: 12_345 });
     const args = { p_kiosk_key: device_key, p_phone: customer.phone, p_pin: '8642' };
-    expect(await rpcOk('kiosk_balance', args)).toEqual({ customer: { id: customer.id, name: '한지민' }, balance: 12_345 });
+    expect(await rpcOk('kiosk_balance', args)).toEqual({ customer: { id: customer.id, name: '한지민' }, balance: 12_345, paid_balance: 12_345, bonus_balance: 0 });
     expect(await rpcOk('kiosk_balance', { ...args, p_pin: '0000' })).toEqual({ ok: false, code: 'pin_invalid', remaining_attempts: 4, locked_until: null });
   });
 

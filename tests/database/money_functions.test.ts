@@ -55,7 +55,7 @@ describe('charge_balance and deduct_balance', () => {
     const paid = await rpcOk<MoneyResult>('deduct_balance', charge(world.staff.id, customer.id, 7_000));
     expect(paid).toMatchObject({ balance: 3_000, transaction: { type: 'deduct', amount: 7_000, balance_after: 3_000 } });
     const refusal = await rpcRefused('deduct_balance', charge(world.staff.id, customer.id, 3_001), 'insufficient_balance', 409);
-    expect(JSON.parse(refusal.details)).toEqual({ balance: 3_000, amount: 3_001 });
+    expect(JSON.parse(refusal.details)).toEqual({ balance: 3_000, paid_balance: 3_000, bonus_balance: 0, amount: 3_001 });
     const emptied = await rpcOk<MoneyResult>('deduct_balance', charge(world.staff.id, customer.id, 3_000));
     expect(emptied.balance).toBe(0);
     expect(await balanceOf(customer.id)).toBe(0);

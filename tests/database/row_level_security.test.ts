@@ -40,7 +40,7 @@ async function rows(client: SupabaseClient, table: string, column = 'shop_id'): 
   return (data as unknown as Record<string, string>[]).map((row) => row[column]!);
 }
 
-const TABLES = ['shops', 'shop_members', 'customers', 'kiosks', 'transactions', 'shop_daily_summaries', 'shop_outstanding_balances'];
+const TABLES = ['shops', 'shop_members', 'customers', 'kiosks', 'transactions', 'promotions', 'shop_daily_summaries', 'shop_outstanding_balances'];
 
 describe('a shop member', () => {
   it('reads exactly their own shop, its members, customers, kiosks and ledger', async () => {
@@ -77,7 +77,7 @@ describe('a shop member', () => {
       outstanding_balance: 18_000,
     });
     const { data: outstanding } = await client.from('shop_outstanding_balances').select('*');
-    expect(outstanding).toEqual([{ shop_id: a.shop.shop.id, customer_count: 2, outstanding_balance: 18_000 }]);
+    expect(outstanding).toEqual([{ shop_id: a.shop.shop.id, customer_count: 2, outstanding_balance: 18_000, outstanding_paid_balance: 18_000, outstanding_bonus_balance: 0 }]);
   });
 
   it('a signed-in user of no shop reads nothing at all', async () => {
@@ -132,7 +132,7 @@ describe('writes through REST', () => {
     expect(inserted.error?.code).toBe('42501');
     const updated = await client.from('customers').update({ current_balance: 9_999_999 }).eq('id', customer.id);
     expect(updated.error?.code).toBe('42501');
-    const ledgerInsert = await client.from('transactions').insert({ shop_id: a.shop.shop.id, customer_id: customer.id, type: 'charge', amount: 1, balance_after: 1, idempotency_key: 'x', actor_user_id: a.shop.owner.id });
+    const ledgerInsert = await client.from('transactions').insert({ shop_id: a.shop.shop.id, customer_id: customer.id, type: 'charge', amount: 1, balance_after: 1, sequence: 1, idempotency_key: 'x', actor_user_id: a.shop.owner.id });
     expect(ledgerInsert.error?.code).toBe('42501');
     const deleted = await client.from('transactions').delete().eq('customer_id', customer.id);
     expect(deleted.error?.code).toBe('42501');
@@ -184,6 +184,10 @@ describe('the RPC functions', () => {
     close_customer: { p_actor_user_id: null, p_customer_id: null },
     erase_customer: { p_actor_user_id: null, p_customer_id: null },
     reconcile_balances: {},
+    create_promotion: { p_actor_user_id: null, p_shop_id: null, p_min_charge: 1, p_bonus_amount: 1 },
+    end_promotion: { p_actor_user_id: null, p_promotion_id: null },
+    quote_refund: { p_actor_user_id: null, p_customer_id: null },
+    refund_balance: { p_actor_user_id: null, p_customer_id: null, p_method: 'cash', p_idempotency_key: 'k' },
   };
 
   it.each(Object.keys(FUNCTIONS))('%s is refused to anon and to a signed-in member (permission denied)', async (fn) => {
@@ -194,7 +198,8 @@ describe('the RPC functions', () => {
     }
   });
 
-  it('service_role is the only API role that may execute any function in public', async () => {
+  // customer_statement is the one read a member calls as themselves: security invoker, so RLS decides.
+  it('service_role is the only API role that may execute any function in public but the statement', async () => {
     const { rows: executable } = await db().query(`
       select p.proname, r.role
       from pg_proc p
@@ -203,7 +208,7 @@ describe('the RPC functions', () => {
       where n.nspname = 'public' and has_function_privilege(r.role, p.oid, 'execute')
       order by 1, 2`);
     expect(executable.map((row) => `${row.proname}:${row.role}`)).toEqual(
-      Object.keys(FUNCTIONS).sort().map((fn) => `${fn}:service_role`),
+      [...Object.keys(FUNCTIONS).map((fn) => `${fn}:service_role`), 'customer_statement:authenticated', 'customer_statement:service_role'].sort(),
     );
   });
 

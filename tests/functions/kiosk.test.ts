@@ -204,7 +204,7 @@ describe('POST /functions/v1/kiosk/balance', () => {
   it('shows the customer their name and balance after the right PIN', async () => {
     const { customer, deviceKey } = await kioskShop({ balance: 12_300 });
     const answer = await callFunction('kiosk/balance', asKiosk(deviceKey), { body: { phone: customer.phone, pin: '2580' } });
-    expect([answer.status, answer.body]).toEqual([200, { customer: { id: customer.id, name: customer.name }, balance: 12_300 }]);
+    expect([answer.status, answer.body]).toEqual([200, { customer: { id: customer.id, name: customer.name }, balance: 12_300, paid_balance: 12_300, bonus_balance: 0 }]);
   });
 
   it('refuses a wrong PIN with 401 pin_invalid and shows no balance', async () => {

@@ -72,7 +72,7 @@ async function newMember(world: World, role: 'owner' | 'manager' | 'staff'): Pro
 
 // The row's first cell, exactly as in README.md, and how to try it.
 const PROBES: Record<string, { kind: 'rest' | 'staff' | 'kiosk'; probe: Probe }> = {
-  "read the shop's customers, ledger, kiosks, team, daily summaries, outstanding balance (REST, RLS)": {
+  "read the shop's customers, ledger, kiosks, team, promotions, daily summaries, outstanding balance, a customer's statement (REST, RLS)": {
     kind: 'rest',
     probe: async (world, acting) => {
       const customer = await customerOf(world);
@@ -91,9 +91,13 @@ const PROBES: Record<string, { kind: 'rest' | 'staff' | 'kiosk'; probe: Probe }>
     kind: 'staff',
     probe: (_world, acting) => post('shops', { name: '새 가게' }, acting),
   },
-  "change the shop's name, balance ceiling or PIN policy (`PATCH /shops`)": {
+  "change the shop's name, balance ceiling, PIN policy or refund and bonus settings (`PATCH /shops`)": {
     kind: 'staff',
-    probe: (world, acting) => post('shops', { shop_id: world.shop.id, max_balance: 3_000_000 }, acting, { method: 'PATCH' }),
+    probe: async (world, acting) => {
+      const ceiling = await post('shops', { shop_id: world.shop.id, max_balance: 3_000_000 }, acting, { method: 'PATCH' });
+      const refunds = await post('shops', { shop_id: world.shop.id, refund_fee_percent: 10, spend_bonus_first: true }, acting, { method: 'PATCH' });
+      return ceiling === refunds ? ceiling : `${ceiling} / ${refunds}` as Outcome;
+    },
   },
   'see the team: roles, emails, joining times (`GET /members`)': {
     kind: 'staff',
@@ -155,12 +159,31 @@ const PROBES: Record<string, { kind: 'rest' | 'staff' | 'kiosk'; probe: Probe }>
       return deducted === charged ? charged : `${charged} / ${deducted}` as Outcome;
     },
   },
-  'cancel a transaction (`/transactions/cancel`)': {
+  'cancel a transaction, or part of a deduct (`/transactions/cancel`)': {
     kind: 'staff',
     probe: async (world, acting) => {
       const customer = await customerOf(world);
       const charged = await charge(world.owner, customer.id, 1_000);
       return post('transactions/cancel', { transaction_id: charged.transaction.id }, acting, { money: true });
+    },
+  },
+  'quote and make a refund of the remaining balance (`/refunds/quote`, `/refunds`)': {
+    kind: 'staff',
+    probe: async (world, acting) => {
+      const customer = await customerOf(world);
+      await charge(world.owner, customer.id, 3_000);
+      const quoted = await post('refunds/quote', { customer_id: customer.id }, acting);
+      const refunded = await post('refunds', { customer_id: customer.id, method: 'cash' }, acting, { money: true });
+      return quoted === refunded ? quoted : `${quoted} / ${refunded}` as Outcome;
+    },
+  },
+  'create or end a charge promotion (`/promotions`, `/promotions/end`)': {
+    kind: 'staff',
+    probe: async (world, acting) => {
+      const created = await post('promotions', { shop_id: world.shop.id, min_charge: 10_000, bonus_percent: 10 }, acting);
+      const owned = await callFunction('promotions', asStaff(world.owner), { body: { shop_id: world.shop.id, min_charge: 50_000, bonus_amount: 5_000 } });
+      const ended = await post('promotions/end', { promotion_id: owned.body.promotion.id }, acting);
+      return created === ended ? created : `${created} / ${ended}` as Outcome;
     },
   },
   "set a customer's PIN (`/pin/set`)": {

@@ -13,7 +13,10 @@ import {
   staffClient,
 } from './http.ts';
 
-const TRANSACTION_FIELDS = ['amount', 'balance_after', 'created_at', 'customer_id', 'id', 'original_transaction_id', 'type'];
+const TRANSACTION_FIELDS = [
+  'amount', 'balance_after', 'bonus_amount', 'bonus_balance_after', 'created_at', 'customer_id', 'id',
+  'original_transaction_id', 'paid_amount', 'paid_balance_after', 'sequence', 'type',
+];
 
 describe('POST /functions/v1/transactions/charge and /deduct', () => {
   it('charges 10,000 then deducts 3,000 over plain fetch, answering the transaction and the new balance', async () => {
@@ -25,11 +28,17 @@ describe('POST /functions/v1/transactions/charge and /deduct', () => {
     });
     expect(charged.status).toBe(200);
     expect(charged.headers.get('idempotent-replayed')).toBeNull();
-    expect(Object.keys(charged.body).sort()).toEqual(['balance', 'transaction']);
+    expect(Object.keys(charged.body).sort()).toEqual([
+      'balance', 'bonus', 'bonus_balance', 'bonus_transaction_id', 'paid_balance', 'promotion_id', 'transaction',
+    ]);
     expect(Object.keys(charged.body.transaction).sort()).toEqual(TRANSACTION_FIELDS);
     expect(charged.body).toMatchObject({
-      transaction: { type: 'charge', amount: 10_000, balance_after: 10_000, customer_id: customer.id, original_transaction_id: null },
+      transaction: { type: 'charge', amount: 10_000, balance_after: 10_000, customer_id: customer.id, original_transaction_id: null, sequence: 1 },
       balance: 10_000,
+      paid_balance: 10_000,
+      bonus_balance: 0,
+      bonus: 0,
+      promotion_id: null,
     });
 
     const deducted = await callFunction('transactions/deduct', asStaff(staff), {
@@ -65,7 +74,7 @@ describe('POST /functions/v1/transactions/charge and /deduct', () => {
       idempotencyKey: newIdempotencyKey(),
     });
     const error = expectError(answer, 409, 'insufficient_balance');
-    expect(error.details).toEqual({ balance: 5_000, amount: 5_001 });
+    expect(error.details).toEqual({ balance: 5_000, paid_balance: 5_000, bonus_balance: 0, amount: 5_001 });
     expect(await balanceOf(customer.id)).toBe(5_000);
     expect(await ledgerCount(customer.id)).toBe(1);
   });

@@ -12,7 +12,7 @@ export interface DatasetManifest {
   generated_at: string;
   shape: { shops: number; customers: number; transactions: number; months: number; until: string };
   totals: {
-    transactions_by_type: Record<'charge' | 'deduct' | 'charge_cancel' | 'deduct_cancel', number>;
+    transactions_by_type: Record<'charge' | 'deduct' | 'charge_cancel' | 'deduct_cancel' | 'bonus' | 'refund', number>;
     outstanding_balance: number;
   };
   shops: DatasetShop[];

@@ -78,9 +78,11 @@ describe('the load-test data generator', () => {
     );
     expect(counts).toEqual({ shops: 2, customers: 60, transactions: 3_000, pins: 60 });
     const byType = manifest.totals.transactions_by_type;
-    expect(byType.charge + byType.deduct + byType.charge_cancel + byType.deduct_cancel).toBe(3_000);
+    expect(byType.charge + byType.deduct + byType.charge_cancel + byType.deduct_cancel + byType.bonus + byType.refund).toBe(3_000);
     expect(byType.charge_cancel).toBeGreaterThan(0);
     expect(byType.deduct_cancel).toBeGreaterThan(0);
+    expect(byType.bonus).toBeGreaterThan(0);
+    expect(byType.refund).toBeGreaterThan(0);
   });
 
   it("keeps every balance equal to its ledger, as reconcile_balances() finds", async () => {
@@ -93,37 +95,53 @@ describe('the load-test data generator', () => {
     expect(Number(total!.outstanding)).toBe(manifest.totals.outstanding_balance);
   });
 
-  it('never lets a balance go below zero: balance_after is the running sum, row by row in time order', async () => {
+  it('never lets a balance or its parts go below zero: each is the running sum, row by row in sequence order', async () => {
     const { rows: [check] } = await db().query(
       `with running as (
-         select balance_after,
-                sum(case when type in ('charge', 'deduct_cancel') then amount else -amount end)
-                  over (partition by customer_id order by created_at, id) as expected
-         from public.transactions where shop_id = any($1::uuid[]))
-       select count(*) filter (where balance_after <> expected)::int as wrong, min(balance_after)::int as lowest
+         select balance_after, bonus_balance_after, paid_balance_after, sequence, created_at,
+                sum(case when type in ('charge', 'bonus', 'deduct_cancel') then amount else -amount end)
+                  over w as expected,
+                sum(case when type in ('charge', 'bonus', 'deduct_cancel') then bonus_amount else -bonus_amount end)
+                  over w as expected_bonus,
+                row_number() over w as n,
+                lag(created_at) over w as before
+         from public.transactions where shop_id = any($1::uuid[])
+         window w as (partition by customer_id order by sequence))
+       select count(*) filter (where balance_after <> expected or bonus_balance_after <> expected_bonus
+                                 or sequence <> n or created_at <= before)::int as wrong,
+              min(paid_balance_after)::int as lowest_paid, min(bonus_balance_after)::int as lowest_bonus
        from running`,
       [shopIds],
     );
-    expect(check!.wrong).toBe(0);
-    expect(check!.lowest).toBe(0);
+    expect(check).toEqual({ wrong: 0, lowest_paid: 0, lowest_bonus: 0 });
   });
 
-  it('links each reversal to an earlier original of the same customer, type and amount, at most once', async () => {
+  it('spends paid money first: a deduct takes bonus only once no paid money is left, and a refund empties both parts', async () => {
+    const { rows: [check] } = await db().query(
+      `select count(*) filter (where type = 'deduct' and bonus_amount > 0 and paid_balance_after > 0)::int as bonus_before_paid,
+              count(*) filter (where type = 'refund' and balance_after <> 0)::int as refunds_not_emptying,
+              count(*) filter (where type = 'deduct_cancel' and amount < (select o.amount from public.transactions o where o.id = t.original_transaction_id))::int as partial_cancels
+       from public.transactions t where shop_id = any($1::uuid[])`,
+      [shopIds],
+    );
+    expect(check).toMatchObject({ bonus_before_paid: 0, refunds_not_emptying: 0 });
+    expect(check!.partial_cancels).toBeGreaterThan(0);
+  });
+
+  it('links each reversal and bonus to an earlier original of the same customer and type, at most once, a cancel never above it', async () => {
     const { rows: [links] } = await db().query(
-      `select count(*)::int as reversals,
-              count(*) filter (where o.customer_id = r.customer_id and o.amount = r.amount
-                               and o.type || '_cancel' = r.type and o.created_at < r.created_at)::int as matching,
-              count(distinct r.original_transaction_id)::int as originals
+      `select count(*)::int as linked,
+              count(*) filter (where o.customer_id = r.customer_id and o.created_at < r.created_at
+                               and ((o.type || '_cancel' = r.type and r.amount <= o.amount)
+                                    or (r.type = 'bonus' and o.type = 'charge' and r.amount = o.amount / 10)))::int as matching,
+              count(distinct (r.original_transaction_id, r.type))::int as originals
        from public.transactions r join public.transactions o on o.id = r.original_transaction_id
        where r.shop_id = any($1::uuid[])`,
       [shopIds],
     );
     const byType = manifest.totals.transactions_by_type;
-    expect(links).toEqual({
-      reversals: byType.charge_cancel + byType.deduct_cancel,
-      matching: byType.charge_cancel + byType.deduct_cancel,
-      originals: byType.charge_cancel + byType.deduct_cancel,
-    });
+    const linked = byType.charge_cancel + byType.deduct_cancel + byType.bonus;
+    expect(links).toEqual({ linked, matching: linked, originals: linked });
   });
 
   it('gives customers Korean names and unique 010 phones, and spreads the ledger over months of opening hours', async () => {

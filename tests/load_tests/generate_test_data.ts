@@ -162,6 +162,7 @@ async function removePreviousRun(db: pg.Client, sql: LedgerSql): Promise<{ shops
     'public.customers': ofShops('public.customers'),
     'public.kiosks': ofShops('public.kiosks'),
     'public.transactions': ofShops('public.transactions'),
+    'public.promotions': ofShops('public.promotions'),
   };
   const edges = await db.query<{ tbl: string; col: string; ref: string }>(`
     select format('%I.%I', n.nspname, t.relname) as tbl, a.attname as col,
@@ -211,6 +212,7 @@ async function removePreviousRun(db: pg.Client, sql: LedgerSql): Promise<{ shops
       ledgerRows = deleted.rowCount ?? 0;
     }
   }
+  await db.query(`delete from public.promotions where shop_id in (select id from gen_old_shops)`);
   await db.query(`delete from public.customers where shop_id in (select id from gen_old_shops)`);
   await db.query(`delete from public.kiosks where shop_id in (select id from gen_old_shops)`);
   const shops = await db.query(`delete from public.shops where id in (select id from gen_old_shops)`);
@@ -303,7 +305,8 @@ async function generate(o: Options): Promise<void> {
       `insert into private.kiosk_credentials (kiosk_id, key_hash) select * from unnest($1::uuid[], $2::text[])`,
       [kiosks.map((k) => k.id), kiosks.map((k) => k.keyHash)],
     );
-    clock.lap('shops, logins, kiosks');
+    await db.query(sql.insertPromotions());
+    clock.lap('shops, logins, kiosks, promotions');
 
     await db.query(sql.customerPlan());
     await db.query(`create unique index on gen_customers (i)`);
@@ -460,8 +463,11 @@ async function verify(db: pg.Client, o: Options, replica: boolean, shopIds: stri
   const { rows: [ledger] } = await db.query(`
     with per_customer as (
       select t.customer_id, t.shop_id, count(*) as n,
-             sum(case when t.type in ('charge', 'deduct_cancel') then t.amount else -t.amount end) as balance,
+             sum(case when t.type in ('charge', 'bonus', 'deduct_cancel') then t.amount else -t.amount end) as balance,
+             sum(case when t.type in ('charge', 'bonus', 'deduct_cancel') then t.bonus_amount else -t.bonus_amount end) as bonus_balance,
              count(*) filter (where t.type = 'charge') as charge,
+             count(*) filter (where t.type = 'bonus') as bonus,
+             count(*) filter (where t.type = 'refund') as refund,
              count(*) filter (where t.type = 'deduct') as deduct,
              count(*) filter (where t.type = 'charge_cancel') as charge_cancel,
              count(*) filter (where t.type = 'deduct_cancel') as deduct_cancel,
@@ -476,9 +482,12 @@ async function verify(db: pg.Client, o: Options, replica: boolean, shopIds: stri
     select coalesce(sum(p.n), 0) as total,
            coalesce(sum(p.charge), 0) as charge, coalesce(sum(p.deduct), 0) as deduct,
            coalesce(sum(p.charge_cancel), 0) as charge_cancel, coalesce(sum(p.deduct_cancel), 0) as deduct_cancel,
+           coalesce(sum(p.bonus), 0) as bonus, coalesce(sum(p.refund), 0) as refund,
            coalesce(sum(p.foreign_user), 0) as foreign_user, coalesce(sum(p.foreign_kiosk), 0) as foreign_kiosk,
            count(*) filter (where p.customer_id is not null and (c.id is null or c.shop_id <> p.shop_id)) as foreign_customer,
-           count(*) filter (where c.id is not null and c.current_balance <> coalesce(p.balance, 0)) as mismatches,
+           count(*) filter (where c.id is not null and (c.current_balance <> coalesce(p.balance, 0)
+                                                        or c.bonus_balance <> coalesce(p.bonus_balance, 0)
+                                                        or c.ledger_sequence <> coalesce(p.n, 0))) as mismatches,
            coalesce(sum(c.current_balance), 0) as outstanding
     from per_customer p
     full join (select * from public.customers where shop_id = any($1::uuid[])) as c on c.id = p.customer_id`,
@@ -488,8 +497,10 @@ async function verify(db: pg.Client, o: Options, replica: boolean, shopIds: stri
     select count(*) as bad from public.transactions r
     left join public.transactions o on o.id = r.original_transaction_id
     where r.original_transaction_id is not null and r.shop_id = any($1::uuid[])
-      and (o.id is null or o.customer_id <> r.customer_id or o.amount <> r.amount
-           or o.type || '_cancel' <> r.type or o.created_at >= r.created_at)`,
+      and (o.id is null or o.customer_id <> r.customer_id or o.created_at >= r.created_at
+           or not ((r.type = 'charge_cancel' and o.type = 'charge' and r.amount = o.amount)
+                   or (r.type = 'deduct_cancel' and o.type = 'deduct' and r.amount <= o.amount)
+                   or (r.type = 'bonus' and o.type = 'charge')))`,
     [shopIds],
   );
   const problems = [
@@ -507,6 +518,8 @@ async function verify(db: pg.Client, o: Options, replica: boolean, shopIds: stri
       deduct: Number(ledger.deduct),
       charge_cancel: Number(ledger.charge_cancel),
       deduct_cancel: Number(ledger.deduct_cancel),
+      bonus: Number(ledger.bonus),
+      refund: Number(ledger.refund),
     },
     outstanding_balance: Number(ledger.outstanding),
   };

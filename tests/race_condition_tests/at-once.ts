@@ -102,11 +102,14 @@ function tally(answers: FunctionAnswer[]): Record<string, number> {
 
 export interface LedgerRow {
   id: string;
-  type: 'charge' | 'deduct' | 'charge_cancel' | 'deduct_cancel';
+  type: 'charge' | 'deduct' | 'charge_cancel' | 'deduct_cancel' | 'bonus' | 'refund';
   amount: number;
+  bonus_amount: number;
   balance_after: number;
+  bonus_balance_after: number;
+  sequence: number;
   original_transaction_id: string | null;
-  idempotency_key: string;
+  idempotency_key: string | null;
   actor_user_id: string | null;
   actor_kiosk_id: string | null;
 }
@@ -114,16 +117,35 @@ export interface LedgerRow {
 /** A customer's ledger as stored, read past RLS. */
 export async function ledgerOf(customerId: string): Promise<LedgerRow[]> {
   const { rows } = await db().query(
-    `select id, type, amount::float8 as amount, balance_after::float8 as balance_after, original_transaction_id,
+    `select id, type, amount::float8 as amount, bonus_amount::float8 as bonus_amount, balance_after::float8 as balance_after,
+            bonus_balance_after::float8 as bonus_balance_after, sequence::float8 as sequence, original_transaction_id,
             idempotency_key, actor_user_id, actor_kiosk_id
-       from public.transactions where customer_id = $1 order by created_at, id`,
+       from public.transactions where customer_id = $1 order by sequence`,
     [customerId],
   );
   return rows as LedgerRow[];
 }
 
-export const signedAmount = (row: Pick<LedgerRow, 'type' | 'amount'>): number =>
-  row.type === 'charge' || row.type === 'deduct_cancel' ? row.amount : -row.amount;
+const ADDS = new Set<LedgerRow['type']>(['charge', 'bonus', 'deduct_cancel']);
+
+export const signedAmount = (row: Pick<LedgerRow, 'type' | 'amount'>): number => (ADDS.has(row.type) ? row.amount : -row.amount);
+
+const signedBonus = (row: Pick<LedgerRow, 'type' | 'bonus_amount'>): number => (ADDS.has(row.type) ? row.bonus_amount : -row.bonus_amount);
+
+/**
+ * In sequence order (1, 2, 3, ... with no gap) each row moves both parts from the balances the row
+ * before it left: the order the customer's row lock gave them.
+ */
+export function expectOneNumberedChain(ledger: LedgerRow[]): void {
+  expect(ledger.map((row) => row.sequence)).toEqual(ledger.map((_, index) => index + 1));
+  let balance = 0;
+  let bonus = 0;
+  for (const row of ledger) {
+    balance += signedAmount(row);
+    bonus += signedBonus(row);
+    expect([row.sequence, row.balance_after, row.bonus_balance_after]).toEqual([row.sequence, balance, bonus]);
+  }
+}
 
 /**
  * The ledger is one serial history from 0 to the final balance: every movement started from the
@@ -143,6 +165,7 @@ export async function expectBooksBalance(customerId: string, expectedBalance: nu
   expect(await balanceOf(customerId)).toBe(expectedBalance);
   expect(ledger.reduce((sum, row) => sum + signedAmount(row), 0)).toBe(expectedBalance);
   expectOneSerialHistory(ledger, expectedBalance);
+  expectOneNumberedChain(ledger);
   expect(await mismatches()).toEqual([]);
   return ledger;
 }

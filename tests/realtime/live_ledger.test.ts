@@ -62,7 +62,12 @@ describe('live screen: a member hears their shop', () => {
       id: paid.body.transaction.id,
       type: 'deduct',
       amount: 3_500,
+      paid_amount: 3_500,
+      bonus_amount: 0,
       balance_after: 6_500,
+      paid_balance_after: 6_500,
+      bonus_balance_after: 0,
+      sequence: 2,
       created_at: paid.body.transaction.created_at,
       customer_id: customer.id,
       original_transaction_id: null,
@@ -70,7 +75,7 @@ describe('live screen: a member hears their shop', () => {
       actor_kiosk_id: kiosk.id,
       memo: null,
     });
-    expect(heard.payload.customer).toEqual({ id: customer.id, name: customer.name, balance: 6_500 });
+    expect(heard.payload.customer).toEqual({ id: customer.id, name: customer.name, balance: 6_500, paid_balance: 6_500, bonus_balance: 0 });
     const text = JSON.stringify(heard);
     expect(text).not.toMatch(/pin|hash|idempotency|2580/i);
     expect(await screen.waitFor(1)).toHaveLength(1);

@@ -12,7 +12,12 @@ export interface Movement {
     id: string;
     type: string;
     amount: number;
+    paid_amount: number;
+    bonus_amount: number;
     balance_after: number;
+    paid_balance_after: number;
+    bonus_balance_after: number;
+    sequence: number;
     created_at: string;
     customer_id: string;
     original_transaction_id: string | null;
@@ -20,7 +25,7 @@ export interface Movement {
     actor_kiosk_id: string | null;
     memo: string | null;
   };
-  customer: { id: string; name: string; balance: number };
+  customer: { id: string; name: string; balance: number; paid_balance: number; bonus_balance: number };
 }
 
 export interface Heard {

@@ -31,7 +31,7 @@ const RUNS_PER_ROUTE = Number(process.env.FUZZ_RUNS_PER_ROUTE ?? 300);
 const RIGHT_PIN = '4821';
 const BODY_LIMIT = 16 * 1024;
 
-type Kind = 'uuid' | 'amount' | 'pin' | 'phone' | 'name' | 'note' | 'email' | 'role';
+type Kind = 'uuid' | 'amount' | 'pin' | 'phone' | 'name' | 'note' | 'email' | 'role' | 'method';
 // 'user': any signed-in user (opening a shop); 'staff': any member of shop A; 'owner': its owner only.
 type Caller = 'user' | 'staff' | 'owner' | 'kiosk' | 'health';
 
@@ -65,6 +65,7 @@ let a: ShopWithStaff;
 let b: ShopWithStaff;
 let customer: CustomerRecord;
 let chargeTransactionId: string;
+let promotionId: string;
 let kioskKey: string;
 let kioskId: string;
 let deactivatedKioskKey: string;
@@ -96,8 +97,28 @@ const routes: Route[] = [
   ),
   {
     method: 'POST', path: 'transactions/cancel', allowed: ['POST'], caller: 'owner', money: true,
-    fields: { transaction_id: 'uuid', reason: 'note' }, required: ['transaction_id'],
+    fields: { transaction_id: 'uuid', reason: 'note', amount: 'amount' }, required: ['transaction_id'],
     valid: () => ({ transaction_id: chargeTransactionId }),
+  },
+  {
+    method: 'POST', path: 'promotions', allowed: ['POST'], caller: 'owner', money: false,
+    fields: { shop_id: 'uuid', min_charge: 'amount', bonus_amount: 'amount' }, required: ['shop_id', 'min_charge', 'bonus_amount'],
+    valid: () => ({ shop_id: a.shop.id, min_charge: 50_000, bonus_amount: 5_000 }),
+  },
+  {
+    method: 'POST', path: 'promotions/end', allowed: ['POST'], caller: 'owner', money: false,
+    fields: { promotion_id: 'uuid' }, required: ['promotion_id'],
+    valid: () => ({ promotion_id: promotionId }),
+  },
+  {
+    method: 'POST', path: 'refunds/quote', allowed: ['POST'], caller: 'owner', money: false,
+    fields: { customer_id: 'uuid' }, required: ['customer_id'],
+    valid: () => ({ customer_id: customer.id }),
+  },
+  {
+    method: 'POST', path: 'refunds', allowed: ['POST'], caller: 'owner', money: true,
+    fields: { customer_id: 'uuid', method: 'method', memo: 'note' }, required: ['customer_id', 'method'],
+    valid: () => ({ customer_id: customer.id, method: 'cash' }),
   },
   {
     method: 'POST', path: 'pin/set', allowed: ['POST'], caller: 'staff', money: false,
@@ -181,7 +202,7 @@ const routes: Route[] = [
 ];
 
 // Every sub-path some function answers; a generated wrong path must not land on one of them.
-const KNOWN_PATHS = new Set([...routes.map((route) => route.path), 'transactions', 'pin', 'kiosk']);
+const KNOWN_PATHS = new Set([...routes.map((route) => route.path), 'transactions', 'pin', 'kiosk', 'promotions', 'refunds']);
 
 const contract = (...codes: string[]): Expected => ({ layer: 'contract', codes });
 const PLATFORM: Expected = { layer: 'platform' };
@@ -250,6 +271,9 @@ function badValue(kind: Kind): fc.Arbitrary<unknown> {
     case 'role':
       return fc.oneof(fc.string(), oddString, fc.constantFrom('Owner', 'OWNER', 'admin', 'service_role', ' staff', 'staff ', 'kiosk'))
         .filter((value) => !['owner', 'manager', 'staff'].includes(value));
+    case 'method':
+      return fc.oneof(fc.string(), oddString, fc.constantFrom('CASH', 'cash ', 'card', 'refund', '', 'cash\u0000'))
+        .filter((value) => !['cash', 'card_cancel', 'transfer'].includes(value));
     case 'amount':
       throw new Error('amounts are generated as raw literals');
   }
@@ -515,6 +539,10 @@ describe('fuzzing every edge function route with hostile input', () => {
     [a, b] = await Promise.all([createShopWithStaff(), createShopWithStaff()]);
     customer = await createCustomer(a.owner, a.shop.id, { pin: RIGHT_PIN });
     chargeTransactionId = (await charge(a.owner, customer.id, 100_000)).transaction.id;
+    // Created before the first charge would take it; it ends only if a fuzz case wrongly succeeds.
+    promotionId = (await callFunction('promotions', asStaff(a.owner), {
+      body: { shop_id: a.shop.id, min_charge: 1_000_000, bonus_amount: 1_000, starts_at: '2026-01-01T00:00:00Z' },
+    })).body.promotion.id;
     const [kiosk, retired, otherShops] = await Promise.all([
       registerKiosk(a.owner, a.shop.id, '입구'),
       registerKiosk(a.owner, a.shop.id, '폐기된 키오스크'),

@@ -113,6 +113,7 @@ export interface ShopsFingerprint {
   pinRows: string;
   kiosks: number;
   kioskRows: string;
+  promotionRows: string;
 }
 
 /**
@@ -138,7 +139,8 @@ export async function fingerprint(shopIds: string[], options: { kioskLastSeen?: 
        (select md5(coalesce(string_agg(row(p.*)::text, '|' order by p.customer_id), '')) from private.customer_pins p join public.customers c on c.id = p.customer_id where c.shop_id = any($1)) as pin_rows,
        (select count(*) from public.kiosks k where k.shop_id = any($1))::int as kiosks,
        (select md5(coalesce(string_agg(concat_ws(',', k.id, k.name, k.active, ${lastSeen}, kc.key_hash), '|' order by k.id), ''))
-          from public.kiosks k left join private.kiosk_credentials kc on kc.kiosk_id = k.id where k.shop_id = any($1)) as kiosk_rows`,
+          from public.kiosks k left join private.kiosk_credentials kc on kc.kiosk_id = k.id where k.shop_id = any($1)) as kiosk_rows,
+       (select md5(coalesce(string_agg(row(p.*)::text, '|' order by p.id), '')) from public.promotions p where p.shop_id = any($1)) as promotion_rows`,
     [shopIds],
   );
   const row = rows[0];
@@ -155,6 +157,7 @@ export async function fingerprint(shopIds: string[], options: { kioskLastSeen?: 
     pinRows: row.pin_rows,
     kiosks: row.kiosks,
     kioskRows: row.kiosk_rows,
+    promotionRows: row.promotion_rows,
   };
 }
 

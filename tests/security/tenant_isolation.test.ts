@@ -30,6 +30,7 @@ let b: ShopWithStaff;
 let customerA: CustomerRecord;
 let customerB: CustomerRecord;
 let transactionB: string;
+let promotionB: string;
 let kioskA: string;
 let kioskB: { id: string; key: string };
 let bSecrets: string[];
@@ -65,7 +66,9 @@ beforeAll(async () => {
   // An odd figure that no id, timestamp or count of this test is likely to contain.
   const balanceB = 1_987_653;
   transactionB = (await charge(b.owner, customerB.id, balanceB)).transaction.id;
+  promotionB = (await callFunction('promotions', asStaff(b.owner), { body: { shop_id: b.shop.id, min_charge: 3_000_000, bonus_percent: 3 } })).body.promotion.id;
   await charge(a.owner, customerA.id, 5_000);
+  await callFunction('promotions', asStaff(a.owner), { body: { shop_id: a.shop.id, min_charge: 50_000, bonus_amount: 2_000 } });
   const [registeredA, registeredB] = await Promise.all([registerKiosk(a.owner, a.shop.id), registerKiosk(b.owner, b.shop.id, '비밀 키오스크')]);
   kioskA = registeredA.device_key;
   kioskB = { id: registeredB.kiosk.id, key: registeredB.device_key };
@@ -89,6 +92,7 @@ describe("REST: A's members and anon reach nothing of shop B", () => {
     customers: `shop_id=eq.${b.shop.id}`,
     transactions: `shop_id=eq.${b.shop.id}`,
     kiosks: `shop_id=eq.${b.shop.id}`,
+    promotions: `shop_id=eq.${b.shop.id}`,
     shop_daily_summaries: `shop_id=eq.${b.shop.id}`,
     shop_outstanding_balances: `shop_id=eq.${b.shop.id}`,
   });
@@ -129,6 +133,7 @@ describe("REST: A's members and anon reach nothing of shop B", () => {
       ['customers', `id=eq.${customerB.id}`, { shop_id: b.shop.id, name: 'x', phone: uniquePhone(), current_balance: 0 }],
       ['transactions', `shop_id=eq.${b.shop.id}`, { shop_id: b.shop.id, customer_id: customerB.id, type: 'deduct', amount: 1, balance_after: 0, idempotency_key: 'x' }],
       ['kiosks', `id=eq.${kioskB.id}`, { shop_id: b.shop.id, name: 'rogue', active: false }],
+      ['promotions', `shop_id=eq.${b.shop.id}`, { shop_id: b.shop.id, min_charge: 1, bonus_percent: 100 }],
       ['shop_daily_summaries', `shop_id=eq.${b.shop.id}`, { shop_id: b.shop.id, charged: 0 }],
       ['shop_outstanding_balances', `shop_id=eq.${b.shop.id}`, { shop_id: b.shop.id, outstanding_balance: 0 }],
     ];
@@ -149,7 +154,16 @@ describe("REST: A's members and anon reach nothing of shop B", () => {
         }
       }
     }
-    expect(refused).toBe(7 * 3 * 3);
+    expect(refused).toBe(8 * 3 * 3);
+  });
+});
+
+describe("statements: A's members read no statement of B's customer", () => {
+  it('answers customer_not_found to A\'s owner and staff (RLS hides B\'s customer), and refuses anon', async () => {
+    for (const { who, bearer } of callers()) {
+      const answer = await rest(`statement of B as ${who}`, 'POST', 'rpc/customer_statement', bearer, { p_customer_id: customerB.id });
+      expect([who, answer.status, answer.body.code]).toEqual(bearer === null ? [who, 401, '42501'] : [who, 404, 'customer_not_found']);
+    }
   });
 });
 
@@ -178,6 +192,10 @@ describe('RPC: no API role but service_role may call the SQL functions directly'
     ['close_customer', { p_actor_user_id: b.owner.id, p_customer_id: customerB.id }],
     ['erase_customer', { p_actor_user_id: b.owner.id, p_customer_id: customerB.id }],
     ['reconcile_balances', {}],
+    ['create_promotion', { p_actor_user_id: b.owner.id, p_shop_id: b.shop.id, p_min_charge: 1, p_bonus_percent: 100 }],
+    ['end_promotion', { p_actor_user_id: b.owner.id, p_promotion_id: promotionB }],
+    ['quote_refund', { p_actor_user_id: b.owner.id, p_customer_id: customerB.id }],
+    ['refund_balance', { p_actor_user_id: b.owner.id, p_customer_id: customerB.id, p_method: 'cash', p_idempotency_key: newIdempotencyKey() }],
   ];
 
   it("refuses every contract RPC for A's owner, A's staff, the anon key and no token, even naming B's owner as actor", async () => {
@@ -192,7 +210,7 @@ describe('RPC: no API role but service_role may call the SQL functions directly'
         refused++;
       }
     }
-    expect(refused).toBe(22 * 4);
+    expect(refused).toBe(26 * 4);
   });
 
   it('keeps the private helpers out of reach: not found in the exposed schema, and the private profile refused', async () => {
@@ -224,6 +242,10 @@ describe("function routes: A's members, A's kiosk and anon get nothing with B's 
     { route: 'pin/unlock', body: { customer_id: customerB.id } },
     { route: 'kiosks', body: { shop_id: b.shop.id, name: '침입 키오스크' } },
     { route: 'kiosks/deactivate', body: { kiosk_id: kioskB.id } },
+    { route: 'promotions', body: { shop_id: b.shop.id, min_charge: 1_000, bonus_percent: 100 } },
+    { route: 'promotions/end', body: { promotion_id: promotionB } },
+    { route: 'refunds/quote', body: { customer_id: customerB.id } },
+    { route: 'refunds', body: { customer_id: customerB.id, method: 'cash' }, money: true },
   ];
 
   it("answers 403 not_shop_member to A's owner and staff, and 401 not_authenticated to anon, on every staff route", async () => {
@@ -245,7 +267,7 @@ describe("function routes: A's members, A's kiosk and anon get nothing with B's 
         refused++;
       }
     }
-    expect(refused).toBe(17 * 3);
+    expect(refused).toBe(21 * 3);
   });
 
   it("refuses A's kiosk on B's customer: by phone it finds no such customer, by id it is not B's kiosk", async () => {
@@ -321,8 +343,8 @@ describe('after every attempt', () => {
     expect(await fingerprint([b.shop.id])).toEqual(before);
     const leaks = bodies.flatMap(({ what, text }) => bSecrets.filter((secret) => text.includes(secret)).map((secret) => `${what}: ${secret}`));
     expect(leaks).toEqual([]);
-    // 21 selects + 22 A-only reads + 63 writes + 88 RPCs + 6 private helpers + 51 staff routes
-    // + 8 kiosk attempts + 1 foreign kiosk key + 30 private-table reads.
-    expect(bodies.length).toBe(290);
+    // 24 selects + 24 A-only reads + 72 writes + 3 statements + 104 RPCs + 6 private helpers
+    // + 63 staff routes + 8 kiosk attempts + 1 foreign kiosk key + 30 private-table reads.
+    expect(bodies.length).toBe(335);
   });
 });

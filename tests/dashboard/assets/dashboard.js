@@ -191,6 +191,8 @@ function renderLive(live) {
       figure('customers', 'customers', integer(live.customers)),
       figure('transactions', 'transactions', integer(live.transactions)),
       figure('outstanding_balance', 'total outstanding balance', won(live.outstanding_balance)),
+      figure('outstanding_paid_balance', 'of which paid (liability)', won(live.outstanding_paid_balance)),
+      figure('outstanding_bonus_balance', 'of which bonus', won(live.outstanding_bonus_balance)),
       figure('mismatches', 'balance mismatches', integer(live.mismatches), live.mismatches === 0 ? 'pass' : 'fail')),
     el('p', { class: 'muted small', text: `Read at ${new Date(live.checked_at).toLocaleTimeString('en-GB')}` }));
 }

@@ -43,7 +43,7 @@ describe('a phase recorder', () => {
     recorder.record('staff_deduct', 2_999, 40, 'ok');
     const summary = recorder.summarize(2_000);
     expect(summary).toMatchObject({ requests: 4, errors: 1, rps: 2, error_rate: 0.25, p50_ms: 20, p95_ms: 40, p99_ms: 40 });
-    expect(summary.refusals).toEqual({ insufficient_balance: 1, balance_ceiling_exceeded: 0, pin_invalid: 0, pin_locked: 0 });
+    expect(summary.refusals).toEqual({ insufficient_balance: 1, balance_ceiling_exceeded: 0, pin_invalid: 0, pin_locked: 0, nothing_to_refund: 0 });
     expect(summary.latency_series).toEqual([
       { t_s: 0, requests: 2, errors: 0, p50_ms: 10, p95_ms: 20, p99_ms: 20 },
       { t_s: 1, requests: 2, errors: 1, p50_ms: 30, p95_ms: 40, p99_ms: 40 },
@@ -58,6 +58,12 @@ describe('judging an answer', () => {
 
   it('takes a money answer whose balance is its ledger row balance_after as ok', () => {
     expect(judgeHttp('staff_deduct', answer(200, money(10, 990)), deduct).outcome).toBe('ok');
+  });
+
+  it('takes a charge answer whose balance is balance_after plus its promotion bonus as ok, and one without the bonus as an error', () => {
+    const charge = { allowed: ['balance_ceiling_exceeded'] as const, isRight: (body: unknown) => isRightMoneyAnswer(body, 10) };
+    expect(judgeHttp('staff_charge', answer(200, { ...money(10, 990), balance: 991, bonus: 1 }), charge).outcome).toBe('ok');
+    expect(judgeHttp('staff_charge', answer(200, { ...money(10, 990), balance: 991, bonus: 0 }), charge).outcome).toBe('error');
   });
 
   it('calls a success for another amount, a replay of a fresh key or a balance unlike balance_after an error', () => {
@@ -100,7 +106,7 @@ describe('the report', () => {
   const phase = (id: string, rps: number, extra: Partial<PhaseReport> = {}): PhaseReport => {
     const base = {
       scenario: `bench/${id}`, title: id, path: '', shape: '', started_at: '', duration_ms: 10_000, requests: rps * 10, rps,
-      errors: 0, error_rate: 0, p50_ms: 5, p95_ms: 20, p99_ms: 30, refusals: { insufficient_balance: 0, balance_ceiling_exceeded: 0, pin_invalid: 0, pin_locked: 0 },
+      errors: 0, error_rate: 0, p50_ms: 5, p95_ms: 20, p99_ms: 30, refusals: { insufficient_balance: 0, balance_ceiling_exceeded: 0, pin_invalid: 0, pin_locked: 0, nothing_to_refund: 0 },
       latency_series: [], by_request: {}, balance_mismatches: 0, ledger_rows_added: 0, acknowledged_writes: 0, unsent: 0, cpu: null, ...extra,
     };
     return { ...base, ...judgeSeedCriteria(base) };

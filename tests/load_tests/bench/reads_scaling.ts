@@ -100,8 +100,8 @@ async function explainReads(fx: Fixture, log: (line: string) => void): Promise<v
     const queries: [ReadId, string, unknown[]][] = [
       ['search', `select id, shop_id, name, phone, current_balance from public.customers
                   where shop_id = $1 and name ilike $2 order by name limit 20`, [customer.shopId, `%${customer.name.slice(-2)}%`]],
-      ['history', `select id, customer_id, type, amount, balance_after, memo, created_at from public.transactions
-                   where customer_id = $1 order by created_at desc limit 20`, [customer.id]],
+      ['history', `select id, customer_id, sequence, type, amount, balance_after, memo, created_at from public.transactions
+                   where customer_id = $1 order by sequence desc limit 20`, [customer.id]],
     ];
     for (const [id, sql, params] of queries) {
       await client.query('begin');

@@ -15,6 +15,7 @@ export const REFUSAL_STATUS: Record<Refusal, number> = {
   balance_ceiling_exceeded: 409,
   pin_invalid: 401,
   pin_locked: 423,
+  nothing_to_refund: 409,
 };
 
 /**
@@ -32,6 +33,8 @@ export const MONEY_REQUESTS: ReadonlySet<string> = new Set([
   'staff_charge',
   'kiosk_pay',
   'cancel',
+  'partial_cancel',
+  'refund',
 ]);
 
 const randomIndex = (length: number) => Math.floor(Math.random() * length);
@@ -43,18 +46,24 @@ const amountBetween = (min: number, max: number, step: number) => min + step * r
 interface MoneyResult {
   transaction?: { id?: unknown; amount?: unknown; balance_after?: unknown };
   balance?: unknown;
+  bonus?: unknown;
   replayed?: unknown;
 }
 
-/** A fresh key must never come back as a replay, and the new balance is the ledger row's. */
-export function isRightMoneyAnswer(body: unknown, amount: number): boolean {
+/**
+ * A fresh key must never come back as a replay, and the new balance is the ledger row's (plus, on a
+ * charge, the promotion's bonus written right after it). `amount` undefined: any positive amount (a
+ * refund takes whatever the balance was).
+ */
+export function isRightMoneyAnswer(body: unknown, amount: number | undefined): boolean {
   const result = body as MoneyResult | null;
+  const bonus = typeof result?.bonus === 'number' ? result.bonus : 0;
   return (
     typeof result?.transaction?.id === 'string' &&
-    result.transaction.amount === amount &&
+    (amount === undefined ? typeof result.transaction.amount === 'number' && result.transaction.amount > 0 : result.transaction.amount === amount) &&
     typeof result.balance === 'number' &&
     result.balance >= 0 &&
-    result.balance === result.transaction.balance_after &&
+    result.balance === Number(result.transaction.balance_after) + bonus &&
     result.replayed !== true
   );
 }
@@ -251,12 +260,12 @@ export async function searchCustomers(fx: Fixture, http: HttpClient): Promise<An
   });
 }
 
-/** A customer's latest 20 ledger rows, newest first, as the frontend's history view asks for them. */
+/** A customer's latest 20 ledger rows, newest first in their sequence, as the frontend's history view asks for them. */
 export async function customerHistory(fx: Fixture, http: HttpClient): Promise<Answer> {
   const customer = randomItem(fx.customers);
   const answer = await http.get(
-    `/rest/v1/transactions?select=id,customer_id,type,amount,balance_after,memo,created_at` +
-      `&customer_id=eq.${customer.id}&order=created_at.desc&limit=20`,
+    `/rest/v1/transactions?select=id,customer_id,sequence,type,amount,balance_after,memo,created_at` +
+      `&customer_id=eq.${customer.id}&order=sequence.desc&limit=20`,
     staffHeaders(fx, clerkOf(fx, customer)),
   );
   return judgeHttp('customer_history', answer, {
@@ -264,7 +273,7 @@ export async function customerHistory(fx: Fixture, http: HttpClient): Promise<An
       Array.isArray(body) &&
       body.length <= 20 &&
       (body as Row[]).every(
-        (row, i, rows) => row.customer_id === customer.id && (i === 0 || Date.parse(String(rows[i - 1]!.created_at)) >= Date.parse(String(row.created_at))),
+        (row, i, rows) => row.customer_id === customer.id && (i === 0 || Number(rows[i - 1]!.sequence) === Number(row.sequence) + 1),
       ),
   });
 }
@@ -274,7 +283,9 @@ export const MIX_SHARES = {
   kiosk_pay: 0.3,
   staff_charge: 0.15,
   staff_deduct: 0.1,
-  cancel: 0.05,
+  cancel: 0.03,
+  partial_cancel: 0.015,
+  refund: 0.005,
   search_customers: 0.2,
   customer_history: 0.2,
 } as const;
@@ -294,9 +305,37 @@ export function realisticMix(fx: Fixture, http: HttpClient): Iteration {
     const amount = amountBetween(10_000, 100_000, 10_000);
     const { answer, judged } = await staffMoney(fx, http, 'staff_charge', 'charge', customer, amount);
     if (judged.outcome === 'ok' && charges.length < 10_000) {
-      charges.push({ transactionId: (answer.body as { transaction: { id: string } }).transaction.id, customer, amount });
+      const body = answer.body as { transaction: { id: string }; bonus?: number };
+      // A charge's cancel takes back its promotion bonus too.
+      charges.push({ transactionId: body.transaction.id, customer, amount: amount + (body.bonus ?? 0) });
     }
     return judged;
+  };
+  // A purchase partly returned: a deduct, then the cancel of half of it.
+  const partialCancel = async (): Promise<Answer> => {
+    const customer = randomItem(fx.customers);
+    const amount = amountBetween(2_000, 20_000, 1_000);
+    const { answer, judged } = await staffMoney(fx, http, 'staff_deduct', 'deduct', customer, amount);
+    if (judged.outcome !== 'ok') return judged;
+    const returned = await http.post(
+      '/functions/v1/transactions/cancel',
+      { transaction_id: (answer.body as { transaction: { id: string } }).transaction.id, amount: amount / 2, reason: 'bench: returned' },
+      withIdempotencyKey(staffHeaders(fx, randomItem(shopOf(fx, customer).cancellers))),
+    );
+    return judgeHttp('partial_cancel', returned, { allowed: ['balance_ceiling_exceeded'], isRight: (body) => isRightMoneyAnswer(body, amount / 2) });
+  };
+  // A customer moving away takes the rest of their money back; an emptied balance has nothing to refund.
+  const refund = async (): Promise<Answer> => {
+    const customer = randomItem(fx.customers);
+    const answer = await http.post(
+      '/functions/v1/refunds',
+      { customer_id: customer.id, method: 'transfer', memo: 'bench' },
+      withIdempotencyKey(staffHeaders(fx, randomItem(shopOf(fx, customer).cancellers))),
+    );
+    return judgeHttp('refund', answer, {
+      allowed: ['nothing_to_refund'],
+      isRight: (body) => isRightMoneyAnswer(body, undefined) && (body as { balance: number }).balance === 0,
+    });
   };
   const cancel = async (): Promise<Answer> => {
     const original = charges.splice(randomIndex(charges.length), 1)[0];
@@ -317,6 +356,8 @@ export function realisticMix(fx: Fixture, http: HttpClient): Iteration {
     [MIX_SHARES.staff_charge, charge],
     [MIX_SHARES.staff_deduct, async () => (await staffMoney(fx, http, 'staff_deduct', 'deduct', randomItem(fx.customers), amountBetween(1_000, 15_000, 500))).judged],
     [MIX_SHARES.cancel, cancel],
+    [MIX_SHARES.partial_cancel, partialCancel],
+    [MIX_SHARES.refund, refund],
     [MIX_SHARES.search_customers, () => searchCustomers(fx, http)],
     [MIX_SHARES.customer_history, () => customerHistory(fx, http)],
   ];

@@ -2,7 +2,7 @@
 // second phase is at most a few hundred thousand numbers), so percentiles are exact, not bucketed.
 
 /** The refusals a load run may meet and that are the product working, not failing (as in k6/). */
-export const REFUSALS = ['insufficient_balance', 'balance_ceiling_exceeded', 'pin_invalid', 'pin_locked'] as const;
+export const REFUSALS = ['insufficient_balance', 'balance_ceiling_exceeded', 'pin_invalid', 'pin_locked', 'nothing_to_refund'] as const;
 export type Refusal = (typeof REFUSALS)[number];
 export type Outcome = 'ok' | Refusal | 'error';
 
