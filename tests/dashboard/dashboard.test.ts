@@ -3,9 +3,11 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type pg from 'pg';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../support/browser.ts';
+import { GENERATOR_LOCK } from '../load_tests/dataset_manifest.ts';
 import { db } from '../support/clients.ts';
 import { stackEnv } from '../support/env.ts';
 import type { LoadSummary } from './load_summary.ts';
@@ -308,23 +310,34 @@ describe('the test dashboard in headless Chromium', () => {
   });
 
   it("shows the running stack's live figures, reconciled to zero mismatches", async () => {
-    const { rows: [before] } = await db().query<{ customers: string; transactions: string }>(
-      'select (select count(*) from public.customers) as customers, (select count(*) from public.transactions) as transactions',
-    );
-    await page.reload();
-    await page.waitForSelector('body[data-live="ready"] [data-figure="mismatches"]', { timeout: 20_000 });
+    const counts = (client: pg.PoolClient) =>
+      client.query<{ customers: string; transactions: string }>(
+        'select (select count(*) from public.customers) as customers, (select count(*) from public.transactions) as transactions',
+      ).then((result) => result.rows[0]!);
+    // The generator replaces its dataset in one transaction, which may shrink both counts at once;
+    // holding its lock keeps it out while the page is read.
+    const client = await db().connect();
+    let before: { customers: string; transactions: string };
+    let after: typeof before;
+    try {
+      await client.query('select pg_advisory_lock(hashtext($1))', [GENERATOR_LOCK]);
+      before = await counts(client);
+      await page.reload();
+      await page.waitForSelector('body[data-live="ready"] [data-figure="mismatches"]', { timeout: 20_000 });
+      after = await counts(client);
+    } finally {
+      await client.query('select pg_advisory_unlock(hashtext($1))', [GENERATOR_LOCK]);
+      client.release();
+    }
     const figure = async (name: string) =>
       Number((await page.locator(`[data-figure="${name}"] .value`).textContent())!.replace(/[₩,]/g, ''));
-    const { rows: [after] } = await db().query<{ customers: string; transactions: string }>(
-      'select (select count(*) from public.customers) as customers, (select count(*) from public.transactions) as transactions',
-    );
 
-    // Other suites write concurrently, and customers and the ledger only grow: the page's snapshot
-    // lies between the counts taken just before and just after it.
-    expect(await figure('customers')).toBeGreaterThanOrEqual(Number(before!.customers));
-    expect(await figure('customers')).toBeLessThanOrEqual(Number(after!.customers));
-    expect(await figure('transactions')).toBeGreaterThanOrEqual(Number(before!.transactions));
-    expect(await figure('transactions')).toBeLessThanOrEqual(Number(after!.transactions));
+    // Other suites write concurrently, and with the generator held off customers and the ledger
+    // only grow: the page's snapshot lies between the counts taken just before and just after it.
+    expect(await figure('customers')).toBeGreaterThanOrEqual(Number(before.customers));
+    expect(await figure('customers')).toBeLessThanOrEqual(Number(after.customers));
+    expect(await figure('transactions')).toBeGreaterThanOrEqual(Number(before.transactions));
+    expect(await figure('transactions')).toBeLessThanOrEqual(Number(after.transactions));
     expect(await figure('mismatches')).toBe(0);
     // Paid money (the shops' debt) and bonus, read in the same snapshot, add up to the total.
     expect(await figure('outstanding_paid_balance') + await figure('outstanding_bonus_balance')).toBe(await figure('outstanding_balance'));

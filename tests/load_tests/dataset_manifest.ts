@@ -29,6 +29,13 @@ export interface DatasetShop {
 
 export const DEFAULT_MANIFEST_PATH = '.stack/dataset.json';
 
+/**
+ * The generator replaces its previous dataset in one transaction under this advisory lock
+ * (`pg_advisory_xact_lock(hashtext(GENERATOR_LOCK))`): two generators never interleave, and a reader
+ * that must see the platform's counts only grow (the dashboard's live figures) holds it meanwhile.
+ */
+export const GENERATOR_LOCK = 'comings:generate_test_data';
+
 export function readDatasetManifest(path = process.env.DATASET ?? DEFAULT_MANIFEST_PATH): DatasetManifest {
   const manifest = JSON.parse(readFileSync(path, 'utf8')) as DatasetManifest;
   if (manifest.version !== 1) throw new Error(`${path}: unknown dataset manifest version ${String(manifest.version)}`);

@@ -18,7 +18,7 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { DatasetManifest, DatasetShop } from './dataset_manifest.ts';
-import { DEFAULT_MANIFEST_PATH } from './dataset_manifest.ts';
+import { DEFAULT_MANIFEST_PATH, GENERATOR_LOCK } from './dataset_manifest.ts';
 import { LEDGER_COLUMNS, LedgerSql, STAFF_ROLES, type LedgerColumn, type LedgerShape } from './ledger_sql.ts';
 
 /** Below this many ledger rows a DELETE is fast enough, and safe for concurrent readers. */
@@ -250,6 +250,7 @@ async function generate(o: Options): Promise<void> {
     secrets.catch(() => undefined);
 
     await db.query('begin');
+    await db.query('select pg_advisory_xact_lock(hashtext($1))', [GENERATOR_LOCK]);
     await db.query(`set local statement_timeout = 0`);
     await db.query(`set local timezone = 'Asia/Seoul'`);
     await db.query(`set local work_mem = '256MB'`);
