@@ -33,6 +33,8 @@ export const ERROR_STATUS = {
   unsupported_media_type: 415,
   pin_locked: 423,
   internal_error: 500,
+  service_unavailable: 503,
+  upstream_timeout: 504,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
@@ -73,6 +75,8 @@ export interface RpcFailure {
 // constraint violation, a network failure with status 0) was not meant for the caller: it becomes a
 // 500 and the original goes to the log only.
 export function mapRpcFailure(failure: RpcFailure): MappedFailure {
+  const outage = upstreamOutage(failure);
+  if (outage) return { kind: 'refusal', error: outage };
   const code = failure.error?.code;
   if (!isErrorCode(code) || code === 'internal_error') {
     return { kind: 'unexpected', cause: failure };
@@ -84,6 +88,34 @@ export function mapRpcFailure(failure: RpcFailure): MappedFailure {
   }
   const message = typeof failure.error?.message === 'string' ? failure.error.message : code;
   return { kind: 'refusal', error: new ApiError(code, message, parseDetails(failure.error?.details)) };
+}
+
+// PostgREST's answers when it cannot reach PostgreSQL (PGRST000-002), or waited too long for one of its
+// connections (PGRST003); SQLSTATEs of a statement cut short by the API roles' statement or lock timeout.
+const DATABASE_UNAVAILABLE = new Set(['PGRST000', 'PGRST001', 'PGRST002']);
+const TOO_SLOW = new Set(['PGRST003', '57014', '55P03']);
+// How long a client should wait before retrying (with the same Idempotency-Key for money).
+const RETRY_AFTER_SECONDS = { service_unavailable: '1', upstream_timeout: '2' } as const;
+
+export function upstreamError(code: 'service_unavailable' | 'upstream_timeout'): ApiError {
+  const message =
+    code === 'service_unavailable'
+      ? 'The service is briefly unavailable. Retry shortly; a money call with the same Idempotency-Key applies at most once.'
+      : 'The database did not answer in time. Retry with the same Idempotency-Key: it tells whether the first call applied.';
+  return new ApiError(code, message, null, { 'Retry-After': RETRY_AFTER_SECONDS[code] });
+}
+
+// An outage is not the caller's fault nor a bug: 503 when PostgREST or PostgreSQL cannot be reached
+// (status 0 is no HTTP answer at all), 504 when the bounded wait ran out.
+function upstreamOutage(failure: RpcFailure): ApiError | null {
+  const code = String(failure.error?.code ?? '');
+  if (failure.status === 0) {
+    const timedOut = String(failure.error?.message ?? '').startsWith('TimeoutError');
+    return upstreamError(timedOut ? 'upstream_timeout' : 'service_unavailable');
+  }
+  if (DATABASE_UNAVAILABLE.has(code)) return upstreamError('service_unavailable');
+  if (TOO_SLOW.has(code)) return upstreamError('upstream_timeout');
+  return null;
 }
 
 // PostgREST 12 carries a raised `details` only as a string (or null), so SQL writes its structured
