@@ -115,6 +115,9 @@ function upstreamOutage(failure: RpcFailure): ApiError | null {
   }
   if (DATABASE_UNAVAILABLE.has(code)) return upstreamError('service_unavailable');
   if (TOO_SLOW.has(code)) return upstreamError('upstream_timeout');
+  // The gateway's (Kong's) own answers carry no code: PostgREST behind it is down or too slow.
+  if (code === '' && (failure.status === 502 || failure.status === 503)) return upstreamError('service_unavailable');
+  if (code === '' && failure.status === 504) return upstreamError('upstream_timeout');
   return null;
 }
 
