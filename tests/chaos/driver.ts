@@ -2,9 +2,13 @@
 //
 // It starts a stack of its own (it kills that stack's processes, so never the shared test stack), drives
 // concurrent money traffic through the edge functions with an idempotency key on every request, and
-// kills PostgreSQL, PostgREST and the Deno functions host with SIGKILL while the traffic runs. Clients
-// retry every request that got no answer or a 5xx with the same key and the same body until it is
-// answered. Afterwards the ledger is compared with what the clients were told.
+// kills PostgreSQL, PostgREST and the Deno functions host with SIGKILL while the traffic runs; the
+// stack's supervisor restarts each (the drill never does), and the drill only waits to see it back.
+// Each round also freezes PostgREST (SIGSTOP) for longer than the functions' bound on it, so money calls
+// in flight answer 504 without knowing whether they applied. Clients retry every request that got no
+// answer or a 5xx (503 down, 504 too slow) with the same key and the same body until it is answered:
+// the retry tells which, as a replay of the applied call or its first application. Afterwards the
+// ledger is compared with what the clients were told.
 //
 // The invariant checked for the drill's shop: every request was eventually answered (none unresolved);
 // each key answered 2xx has exactly one ledger row, whose id, type, customer and amount are the ones the
@@ -18,7 +22,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { ChildExit } from '../../stack/child.ts';
-import { startStack, type RunningStack, type ServiceName } from '../../stack/stack.ts';
+import { startStack, type ChildRestart, type RunningStack, type ServiceName } from '../../stack/stack.ts';
 
 export type MoneyKind = 'charge' | 'deduct' | 'kiosk_pay' | 'cancel';
 const KINDS: MoneyKind[] = ['charge', 'deduct', 'kiosk_pay', 'cancel'];
@@ -26,15 +30,17 @@ const KINDS: MoneyKind[] = ['charge', 'deduct', 'kiosk_pay', 'cancel'];
 export interface ChaosOptions {
   /** How long traffic runs at least; it also runs until the last crash has been restarted plus `tailMs`. */
   durationMs: number;
-  /** Each round kills PostgreSQL, then PostgREST, then the functions host. */
+  /** Each round kills PostgreSQL, then PostgREST, then the functions host, then freezes PostgREST. */
   crashRounds: number;
   /** Requests in flight at once. */
   concurrency: number;
   customers?: number;
   /** Traffic before the first crash, and between one restart and the next kill. */
   gapMs?: number;
-  /** How long a killed process stays dead before it is restarted. */
-  downMs?: number;
+  /** How long PostgREST stays frozen (SIGSTOP): longer than `functionsTimeoutMs`, so calls in flight time out. */
+  stallMs?: number;
+  /** The functions' bound on PostgREST on the drill's stack (the gateway's is twice that). */
+  functionsTimeoutMs?: number;
   tailMs?: number;
   /** One attempt's limit; a request that takes longer counts as unanswered and is retried. */
   attemptTimeoutMs?: number;
@@ -78,7 +84,7 @@ export interface CrashRecord {
   service: ServiceName;
   round: number;
   exit: ChildExit;
-  /** From the kill to the restarted process answering. */
+  /** From the kill to the restarted process answering (the supervisor's restart). */
   outageMs: number;
   /** Attempts that failed (no answer or 5xx) between this kill and the next crash. */
   failedAttempts: number;
@@ -93,8 +99,12 @@ export interface ChaosReport {
   unresolved: number;
   unexpectedAnswers: { kind: MoneyKind; status: number; code: string | null }[];
   crashes: CrashRecord[];
-  /** The first death the supervisor reported through `died`. */
-  supervisorSawDeath: ChildExit | null;
+  /** The supervisor's automatic restarts, in order. */
+  restarts: ChildRestart[];
+  /** Set when the supervisor gave up on a child that kept dying (`died`): the drill must never see it. */
+  supervisorGaveUp: ChildExit | null;
+  /** PostgREST freezes, each longer than the functions' bound. */
+  stalls: number;
   retries: number;
   requestsRetried: number;
   failedAttemptsByCause: Record<string, number>;
@@ -226,16 +236,23 @@ function poster(stack: RunningStack): Poster {
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const log = options.log ?? (() => undefined);
   const gapMs = options.gapMs ?? 2_500;
-  const downMs = options.downMs ?? 500;
+  const stallMs = options.stallMs ?? 3_000;
+  const functionsTimeoutMs = options.functionsTimeoutMs ?? 1_500;
   const tailMs = options.tailMs ?? 1_500;
   const attemptTimeoutMs = options.attemptTimeoutMs ?? 10_000;
   const giveUpAfterMs = options.giveUpAfterMs ?? 60_000;
 
   const dataDir = await mkdtemp(path.join(tmpdir(), 'comings-chaos-'));
-  const stack = await startStack({ dataDir, ports: 'free' });
+  const stack = await startStack({
+    dataDir,
+    ports: 'free',
+    timeouts: { functionsMs: functionsTimeoutMs, gatewayMs: 2 * functionsTimeoutMs },
+    warn: (line) => log(`supervisor: ${line}`),
+  });
   log(`chaos stack at ${stack.apiUrl} (db ${stack.dbUrl}), started in ${stack.startupMs} ms; data in ${dataDir}`);
-  let supervisorSawDeath: ChildExit | null = null;
-  void stack.died.then((exit) => (supervisorSawDeath = exit));
+  let supervisorGaveUp: ChildExit | null = null;
+  void stack.died.then((exit) => (supervisorGaveUp = exit));
+  let stalls = 0;
 
   let report: ChaosReport | undefined;
   try {
@@ -354,13 +371,20 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           await pause(gapMs, options.signal);
           if (options.signal?.aborted) return;
           const killedAt = Date.now();
+          const restarted = stack.nextRestart(service);
           const exit = await stack.kill(service, 'SIGKILL');
-          await sleep(downMs);
-          await stack.restart(service);
+          await restarted;
           const outageMs = Date.now() - killedAt;
           crashes.push({ service, round, exit, outageMs, killedAt });
-          log(`round ${round}: ${service} killed (${exit.signal}), back after ${outageMs} ms`);
+          log(`round ${round}: ${service} killed (${exit.signal}), restarted by the supervisor after ${outageMs} ms`);
         }
+        await pause(gapMs, options.signal);
+        if (options.signal?.aborted) return;
+        stack.signal('postgrest', 'SIGSTOP');
+        await sleep(stallMs);
+        stack.signal('postgrest', 'SIGCONT');
+        stalls++;
+        log(`round ${round}: postgrest frozen for ${stallMs} ms (the functions give up after ${functionsTimeoutMs} ms)`);
       }
     })();
     await Promise.all([crashDrill, pause(options.durationMs, options.signal)]);
@@ -371,7 +395,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     log(`traffic stopped after ${trafficMs} ms; checking the ledger`);
 
     report = await verify(stack, shopId, customers, outcomes, failures, crashes, trafficMs);
-    report.supervisorSawDeath = supervisorSawDeath;
+    report.supervisorGaveUp = supervisorGaveUp;
+    report.restarts = [...stack.restarts];
+    report.stalls = stalls;
     return report;
   } finally {
     await stack.stop();
@@ -482,7 +508,9 @@ async function verify(
       unresolved,
       unexpectedAnswers,
       crashes: crashRecords,
-      supervisorSawDeath: null,
+      restarts: [],
+      supervisorGaveUp: null,
+      stalls: 0,
       retries,
       requestsRetried,
       failedAttemptsByCause,
@@ -528,6 +556,13 @@ export function violations(report: ChaosReport): string[] {
   for (const crash of report.crashes) {
     if (crash.exit.signal !== 'SIGKILL' || crash.exit.expected) broken.push(`${crash.service} did not die of SIGKILL unasked`);
   }
+  if (report.supervisorGaveUp) broken.push(`the supervisor gave up on ${report.supervisorGaveUp.name}`);
+  if (report.restarts.length !== report.crashes.length) {
+    broken.push(`${report.crashes.length} crashes but ${report.restarts.length} restarts by the supervisor`);
+  }
+  // An outage is a 503 or a 504, never a 500 that looks like a bug.
+  const internalErrors = report.failedAttemptsByCause['http 500'] ?? 0;
+  if (internalErrors > 0) broken.push(`attempts answered 500 during outages: ${internalErrors}`);
   return broken;
 }
 
@@ -539,14 +574,16 @@ export function formatReport(report: ChaosReport): string {
   const crashes = report.crashes.map(
     (c) => `    round ${c.round} ${c.service.padEnd(10)} ${c.exit.signal}  back after ${c.outageMs} ms  failed attempts ${c.failedAttempts}`,
   );
-  const death = report.supervisorSawDeath;
+  const gaveUp = report.supervisorGaveUp;
   const lines = [
     `operations            ${report.operations} in ${(report.trafficMs / 1000).toFixed(1)} s (${Math.round((report.operations / report.trafficMs) * 1000)}/s)`,
     ...kinds,
     `refusals              ${JSON.stringify(report.refusals)}`,
     `crashes               ${report.crashes.length}`,
     ...crashes,
-    `supervisor saw        ${death ? `${death.name} die (signal ${death.signal}, expected ${death.expected})` : 'no death'}`,
+    `supervisor restarted  ${report.restarts.map((r) => `${r.service} (${r.downMs} ms)`).join(', ') || 'nothing'}`,
+    `supervisor gave up    ${gaveUp ? `on ${gaveUp.name} (signal ${gaveUp.signal})` : 'never'}`,
+    `postgrest frozen      ${report.stalls} times`,
     `retries               ${report.retries} (requests retried ${report.requestsRetried}; failed attempts ${JSON.stringify(report.failedAttemptsByCause)})`,
     `applied, answer lost  ${report.appliedAnswerLost} (answered by a replay on retry)`,
     `unresolved            ${report.unresolved}`,
