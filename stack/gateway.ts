@@ -183,6 +183,14 @@ function proxy(req: IncomingMessage, res: ServerResponse, target: Upstream, path
     upstreamRes.pipe(res);
     upstreamRes.on('error', () => res.destroy());
     upstreamRes.on('aborted', () => res.destroy());
+    // Answered before the whole body arrived (a 413): the rest is read from the client and dropped here,
+    // and the upstream socket, left mid-request, is not reused.
+    upstreamRes.on('end', () => {
+      if (req.complete) return;
+      req.unpipe(upstreamReq);
+      req.resume();
+      upstreamReq.destroy();
+    });
   });
   upstreamReq.on('error', () => {
     // Refused or reset before an answer: the service is down (or restarting). After the answer started,
