@@ -349,8 +349,8 @@ export function createAuthHandler(options: AuthOptions): AuthHandler {
     // either way, against a dummy hash when no user matched), so the endpoint does not reveal who exists.
     const { rows } = await pool.query<UserRow & { password_ok: boolean }>(
       `select ${USER_COLUMNS},
-              u.id is not null and coalesce(u.encrypted_password, '') <> ''
-                and extensions.crypt($2, coalesce(nullif(u.encrypted_password, ''), $4)) = u.encrypted_password as password_ok
+              -- Never short-circuited: the hash is computed whether or not a user matched (null is false).
+              extensions.crypt($2, coalesce(nullif(u.encrypted_password, ''), $4)) = u.encrypted_password as password_ok
          from (values (1)) as always_one_row
          left join auth.users u
            on ($1::text is not null and lower(u.email) = lower($1)) or ($3::text is not null and u.phone = $3)`,
