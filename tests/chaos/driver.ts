@@ -178,7 +178,7 @@ async function signedInUser(stack: RunningStack, label: string): Promise<{ id: s
   return { id: user.id, token: session.access_token };
 }
 
-async function setUpShop(stack: RunningStack, db: pg.Client, customerCount: number, post: Poster) {
+export async function setUpShop(stack: RunningStack, db: pg.Client, customerCount: number, post: Poster) {
   const [owner, manager, staff] = await Promise.all(
     ['owner', 'manager', 'staff'].map((role) => signedInUser(stack, role)),
   );
@@ -209,18 +209,18 @@ async function setUpShop(stack: RunningStack, db: pg.Client, customerCount: numb
   return { shopId, actors, customers };
 }
 
-function staffHeaders(stack: RunningStack, token: string): Record<string, string> {
+export function staffHeaders(stack: RunningStack, token: string): Record<string, string> {
   return { apikey: stack.keys.anonKey, authorization: `Bearer ${token}` };
 }
 
-type Poster = (
+export type Poster = (
   route: string,
   headers: Record<string, string>,
   body: unknown,
   timeoutMs?: number,
 ) => Promise<{ status: number; text: string; replayed: boolean }>;
 
-function poster(stack: RunningStack): Poster {
+export function poster(stack: RunningStack): Poster {
   return async (route, headers, body, timeoutMs = 10_000) => {
     const response = await fetch(`${stack.apiUrl}/functions/v1/${route}`, {
       method: 'POST',
