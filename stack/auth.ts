@@ -557,7 +557,8 @@ export function createAuthHandler(options: AuthOptions): AuthHandler {
       return;
     }
     route(req, res, path).catch((error: unknown) => {
-      if (res.headersSent) return void res.destroy();
+      // Headers sent: the gateway already answered (its bound ran out), or an answer broke off midway.
+      if (res.headersSent) return void (res.writableEnded || res.destroy());
       if (error instanceof AuthError) return sendError(req, res, error);
       console.error('auth: unexpected failure', error);
       sendError(req, res, new AuthError(500, 'unexpected_failure', 'Unexpected failure, please check server logs for more information'));
