@@ -55,6 +55,7 @@ const INVALID_QUERY_ENCODING = JSON.stringify({
 const CLIENT_ERRORS: Record<string, { status: number; reason: string; message: string }> = {
   HPE_HEADER_OVERFLOW: { status: 431, reason: 'Request Header Fields Too Large', message: 'Request header or URL too large' },
   HPE_URI_TOO_LONG: { status: 431, reason: 'Request Header Fields Too Large', message: 'Request header or URL too large' },
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, reason: 'Request Timeout', message: 'The request was not received in time' },
 };
 const BAD_REQUEST = { status: 400, reason: 'Bad Request', message: 'Bad request' };
 
