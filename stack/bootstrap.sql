@@ -144,3 +144,113 @@ alter default privileges in schema public grant all on sequences to postgres, an
 alter role authenticator set statement_timeout = '8s';
 alter role anon set statement_timeout = '3s';
 alter role authenticated set statement_timeout = '8s';
+
+-- realtime: the part of Supabase Realtime's schema that broadcast from the database and Realtime
+-- Authorization use, with Supabase's names, columns and signatures. Hosted, Realtime's own
+-- migrations make it (realtime.messages is partitioned by day there; one table does here).
+create role supabase_realtime_admin nologin noinherit;
+grant supabase_realtime_admin to postgres;
+create schema if not exists realtime;
+grant usage on schema realtime to postgres, anon, authenticated, service_role, supabase_realtime_admin;
+
+create table realtime.messages (
+  topic text not null,
+  extension text not null,
+  payload jsonb,
+  event text,
+  private boolean default false,
+  updated_at timestamp without time zone not null default now(),
+  inserted_at timestamp without time zone not null default now(),
+  id uuid not null default gen_random_uuid(),
+  primary key (id, inserted_at)
+);
+create index messages_inserted_at_topic_index on realtime.messages (inserted_at desc, topic)
+  where extension = 'broadcast' and private is true;
+alter table realtime.messages owner to supabase_realtime_admin;
+alter table realtime.messages enable row level security;
+grant select, insert, update on realtime.messages to postgres, anon, authenticated, service_role;
+grant delete, truncate, references, trigger on realtime.messages to postgres;
+
+-- The channel being joined while Realtime checks a member's RLS policies (it sets realtime.topic).
+create function realtime.topic() returns text
+language sql stable
+as $$
+  select nullif(current_setting('realtime.topic', true), '')::text;
+$$;
+alter function realtime.topic() owner to supabase_realtime_admin;
+
+-- As Supabase's: a failure to send is a warning, never an error of the caller's transaction.
+create function realtime.send(payload jsonb, event text, topic text, private boolean default true)
+returns void
+language plpgsql
+as $$
+declare
+  generated_id uuid;
+  final_payload jsonb;
+begin
+  begin
+    generated_id := gen_random_uuid();
+    if payload ? 'id' then
+      final_payload := payload;
+    else
+      final_payload := jsonb_set(payload, '{id}', to_jsonb(generated_id));
+    end if;
+    execute format('SET LOCAL realtime.topic TO %L', topic);
+    insert into realtime.messages (id, payload, event, topic, private, extension)
+    values (generated_id, final_payload, event, topic, private, 'broadcast');
+  exception
+    when others then
+      raise warning 'ErrorSendingBroadcastMessage: %', sqlerrm;
+  end;
+end;
+$$;
+
+create function realtime.broadcast_changes(
+  topic_name text, event_name text, operation text, table_name text, table_schema text,
+  new record, old record, level text default 'ROW'
+)
+returns void
+language plpgsql
+as $$
+declare
+  row_data jsonb := '{}'::jsonb;
+begin
+  if level = 'STATEMENT' then
+    raise exception 'function can only be triggered for each row, not for each statement';
+  end if;
+  if operation = 'INSERT' or operation = 'UPDATE' or operation = 'DELETE' then
+    row_data := jsonb_build_object('old_record', old, 'record', new, 'operation', operation,
+      'table', table_name, 'schema', table_schema);
+    perform realtime.send(row_data, event_name, topic_name);
+  else
+    raise exception 'Unexpected operation type: %', operation;
+  end if;
+exception
+  when others then
+    raise exception 'Failed to process the row: %', sqlerrm;
+end;
+$$;
+
+-- Local only, in place of Realtime's logical replication of realtime.messages: NOTIFY is delivered
+-- at COMMIT, in commit order, and never for a rolled-back transaction, so the local Realtime server
+-- (stack/realtime.ts, which LISTENs) sees exactly the messages a replication slot would. A message
+-- too large for a notification (8000 bytes) travels by id and the server reads it.
+create function realtime.notify_local_server() returns trigger
+language plpgsql
+as $$
+declare
+  v_message text := jsonb_build_object('id', new.id, 'topic', new.topic, 'event', new.event,
+    'private', new.private, 'payload', new.payload)::text;
+begin
+  if octet_length(v_message) > 7900 then
+    v_message := jsonb_build_object('id', new.id)::text;
+  end if;
+  perform pg_notify('realtime_local_messages', v_message);
+  return null;
+end;
+$$;
+revoke all on function realtime.notify_local_server() from public;
+create trigger messages_notify_local_server
+  after insert on realtime.messages
+  for each row when (new.extension = 'broadcast')
+  execute function realtime.notify_local_server();

@@ -5,6 +5,7 @@ import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerRespon
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AuthHandler } from './auth.ts';
+import type { RealtimeServer } from './realtime.ts';
 
 export interface GatewayOptions {
   host: string;
@@ -17,6 +18,8 @@ export interface GatewayOptions {
   auth: AuthHandler;
   /** No answer from an upstream within this many ms is a 504 (Kong's 60 s proxy timeouts, shortened). */
   upstreamTimeoutMs: number;
+  /** Takes the websocket upgrades of `/realtime/v1/websocket`. */
+  realtime?: RealtimeServer;
 }
 
 export interface Gateway {
@@ -209,6 +212,33 @@ function proxy(req: IncomingMessage, res: ServerResponse, target: Upstream, path
   req.pipe(upstreamReq);
 }
 
+/** Refuses an upgrade with a plain HTTP answer, as Kong does before any websocket exists. */
+function refuseUpgrade(socket: Duplex, status: string, body: string): void {
+  socket.end(
+    `HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+/**
+ * Realtime's websocket: browsers cannot set headers on it, so supabase-js sends the key as the
+ * `apikey` query parameter, which key-auth accepts as it does for any route.
+ */
+function upgradeRealtime(options: GatewayOptions, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  const url = req.url ?? '/';
+  const pathname = url.split('?', 1)[0];
+  if (!options.realtime || (pathname !== '/realtime/v1/websocket' && pathname !== '/realtime/v1/websocket/')) {
+    return refuseUpgrade(socket, '404 Not Found', NOT_FOUND);
+  }
+  const header = req.headers.apikey;
+  const apiKey = typeof header === 'string' ? header : queryApiKey(url);
+  if (apiKey === undefined) return refuseUpgrade(socket, '401 Unauthorized', NO_API_KEY);
+  if (apiKey !== options.apiKeys.anon && apiKey !== options.apiKeys.serviceRole) {
+    return refuseUpgrade(socket, '401 Unauthorized', INVALID_API_KEY);
+  }
+  options.realtime.handleUpgrade(req, socket, head, apiKey);
+}
+
 export function startGateway(options: GatewayOptions): Promise<Gateway> {
   const rest = upstream(options.restUrl);
   const functions = upstream(options.functionsUrl);
@@ -260,6 +290,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
   server.keepAliveTimeout = 65_000;
   server.on('clientError', answerClientError);
+  server.on('upgrade', (req, socket, head) => upgradeRealtime(options, req, socket, head));
 
   return new Promise((resolve, reject) => {
     server.once('error', reject);

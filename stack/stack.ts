@@ -11,6 +11,7 @@ import { startGateway, type Gateway } from './gateway.ts';
 import { stackKeys, type StackKeys } from './keys.ts';
 import { databaseUrl, startPostgres } from './postgres.ts';
 import { startPostgrest } from './postgrest.ts';
+import { startRealtime, type RealtimeServer } from './realtime.ts';
 
 export interface StackPorts {
   /** The public gateway: API_URL. */
@@ -213,6 +214,7 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
   const children = new Map<ServiceName, SupervisedChild>();
   let gateway: Gateway | undefined;
   let authPool: pg.Pool | undefined;
+  let realtime: RealtimeServer | undefined;
   let stopping = false;
   let reportDeath!: (exit: ChildExit) => void;
   const died = new Promise<ChildExit>((resolve) => (reportDeath = resolve));
@@ -307,6 +309,7 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
     stopping = true;
     stopped.abort();
     await Promise.allSettled([...recoveries]);
+    await realtime?.close();
     await gateway?.close();
     await authPool?.end();
     const stopOne = (service: ServiceName) => children.get(service)?.stop();
@@ -347,6 +350,8 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
     // A dropped idle connection (PostgreSQL restarted) is replaced on next use, not a crash.
     authPool.on('error', () => undefined);
     const pool = authPool;
+    realtime = await step('realtime', () => startRealtime({ dbUrl, pool, jwtSecret: keys.jwtSecret }));
+    const realtimeServer = realtime;
     gateway = await step('gateway + auth', () =>
       startGateway({
         host: '127.0.0.1',
@@ -356,6 +361,7 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
         functionsUrl,
         upstreamTimeoutMs: upstreamTimeouts.gatewayMs,
         auth: createAuthHandler({ pool, jwtSecret: keys.jwtSecret, issuer: `${apiUrl}/auth/v1` }),
+        realtime: realtimeServer,
       }),
     );
 

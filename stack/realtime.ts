@@ -1,0 +1,479 @@
+// The local stand-in for Supabase Realtime: the subset that a shop's live screen uses, as small and
+// honest as the auth subset. supabase-js's RealtimeClient speaks the Phoenix channels protocol over
+// `/realtime/v1/websocket` (serializer vsn 1.0.0 or 2.0.0): heartbeats, phx_join with the access
+// token and `config.private`, phx_leave, access_token updates, and broadcast.
+//
+// As on Supabase:
+// - a private channel is authorized by the RLS policies on realtime.messages: inside a transaction
+//   that is rolled back, a probe message of the topic is inserted, then read back as the token's role
+//   with its claims in `request.jwt.claims` and the topic in `realtime.topic`; RLS decides. The same
+//   check runs again when the client sends a new access token, and a channel whose reader lost the
+//   right is shut down;
+// - messages come from realtime.messages (realtime.send, realtime.broadcast_changes) after COMMIT only.
+//   Hosted Realtime reads them from the WAL; here the bootstrap's trigger on realtime.messages NOTIFYs
+//   and this server LISTENs: PostgreSQL delivers a notification at commit, in commit order, never for
+//   a rolled-back transaction;
+// - a channel's token is watched: when it expires the channel is shut down with a `system` error.
+// Not in the subset: postgres_changes and presence (a join asking for them is refused, so that a
+// screen never waits for events that would not come), the REST broadcast endpoint, message replay.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import pg from 'pg';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+
+export interface RealtimeOptions {
+  dbUrl: string;
+  /** Connections as `postgres`, for the authorization checks (shared with the auth subset). */
+  pool: pg.Pool;
+  jwtSecret: string;
+  /** Messages older than this are deleted, as hosted Realtime drops its daily partitions. */
+  retentionMs?: number;
+}
+
+export interface RealtimeServer {
+  /** Takes over an HTTP upgrade of `/realtime/v1/websocket` whose apikey the gateway accepted. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, apiKey: string): void;
+  close(): Promise<void>;
+}
+
+const NOTIFY_CHANNEL = 'realtime_local_messages';
+// API roles a token may name; any other role (say `postgres`) would escape RLS, so it reads nothing.
+const API_ROLES = new Set(['anon', 'authenticated', 'service_role']);
+const MAX_TIMER_MS = 60 * 60 * 1000;
+// Phoenix's websocket timeout: a client sends a heartbeat every 25 s (realtime-js), so a socket silent
+// for a minute is gone, even if its TCP connection never said so.
+const IDLE_TIMEOUT_MS = 60_000;
+
+type Vsn = '1.0.0' | '2.0.0';
+
+interface PhoenixMessage {
+  join_ref: string | null;
+  ref: string | null;
+  topic: string;
+  event: string;
+  payload: any;
+}
+
+interface Connection {
+  ws: WebSocket;
+  vsn: Vsn;
+  apiKey: string;
+  channels: Map<string, Channel>;
+  lastSeen: number;
+}
+
+interface Channel {
+  connection: Connection;
+  /** As the client names it: `realtime:<subTopic>`. */
+  topic: string;
+  /** The topic of realtime.messages and of realtime.topic(). */
+  subTopic: string;
+  joinRef: string | null;
+  private: boolean;
+  ack: boolean;
+  self: boolean;
+  token: string;
+  claims: JWTPayload;
+  canRead: boolean;
+  canWrite: boolean | undefined;
+  tokenTimer: NodeJS.Timeout | undefined;
+}
+
+type Verified = { ok: true; claims: JWTPayload } | { ok: false; code: string; message: string };
+
+export async function startRealtime(options: RealtimeOptions): Promise<RealtimeServer> {
+  const secret = new TextEncoder().encode(options.jwtSecret);
+  const { pool } = options;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+  const connections = new Set<Connection>();
+  /** Joined channels by subTopic: who hears a message of that topic. */
+  const subscribers = new Map<string, Set<Channel>>();
+  let closing = false;
+
+  // ---- wire format -------------------------------------------------------------------------------
+
+  function send(connection: Connection, message: PhoenixMessage): void {
+    if (connection.ws.readyState !== connection.ws.OPEN) return;
+    const { join_ref, ref, topic, event, payload } = message;
+    connection.ws.send(
+      connection.vsn === '2.0.0'
+        ? JSON.stringify([join_ref, ref, topic, event, payload])
+        : JSON.stringify({ topic, event, payload, ref }),
+    );
+  }
+
+  function reply(connection: Connection, to: PhoenixMessage, status: 'ok' | 'error', response: unknown): void {
+    send(connection, { join_ref: to.join_ref, ref: to.ref, topic: to.topic, event: 'phx_reply', payload: { status, response } });
+  }
+
+  function push(channel: Channel, event: string, payload: unknown): void {
+    send(channel.connection, { join_ref: channel.joinRef, ref: null, topic: channel.topic, event, payload });
+  }
+
+  /** realtime-js sends a broadcast as a binary "user broadcast push" (kind 3) under vsn 2.0.0. */
+  function decodeBinary(data: Buffer): PhoenixMessage | undefined {
+    if (data.length < 7 || data[0] !== 3) return undefined;
+    const sizes = [data[1], data[2], data[3], data[4], data[5]];
+    const encoding = data[6];
+    let offset = 7;
+    const [joinRef, ref, topic, userEvent, metadata] = sizes.map((size) => {
+      const text = data.subarray(offset, offset + size).toString('utf8');
+      offset += size;
+      return text;
+    });
+    const body = data.subarray(offset);
+    const payload = encoding === 1 ? JSON.parse(body.toString('utf8') || 'null') : body.toString('base64');
+    return {
+      join_ref: joinRef || null,
+      ref: ref || null,
+      topic,
+      event: 'broadcast',
+      payload: { type: 'broadcast', event: userEvent, payload, ...(metadata ? JSON.parse(metadata) : {}) },
+    };
+  }
+
+  function decode(connection: Connection, data: RawData, isBinary: boolean): PhoenixMessage | undefined {
+    const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    if (isBinary) return decodeBinary(buffer);
+    const parsed = JSON.parse(buffer.toString('utf8'));
+    if (connection.vsn === '2.0.0') {
+      if (!Array.isArray(parsed) || parsed.length !== 5) return undefined;
+      const [join_ref, ref, topic, event, payload] = parsed;
+      return { join_ref, ref, topic, event, payload };
+    }
+    return { join_ref: parsed.join_ref ?? null, ref: parsed.ref ?? null, topic: parsed.topic, event: parsed.event, payload: parsed.payload };
+  }
+
+  // ---- tokens and policies -----------------------------------------------------------------------
+
+  async function verify(token: string): Promise<Verified> {
+    try {
+      const { payload } = await jwtVerify(token, secret, { algorithms: ['HS256'] });
+      if (typeof payload.role !== 'string' || typeof payload.exp !== 'number') {
+        return { ok: false, code: 'InvalidJWTToken', message: 'Fields `role` and `exp` are required in JWT' };
+      }
+      return { ok: true, claims: payload };
+    } catch (error) {
+      if (error instanceof joseErrors.JWTExpired) {
+        const exp = Number(error.payload.exp);
+        const ago = Math.max(0, Math.floor(Date.now() / 1000) - exp);
+        return { ok: false, code: 'InvalidJWTToken', message: `Token has expired ${ago} seconds ago` };
+      }
+      if (error instanceof joseErrors.JWSSignatureVerificationFailed) {
+        return { ok: false, code: 'JwtSignatureError', message: 'Failed to validate JWT signature' };
+      }
+      return { ok: false, code: 'MalformedJWT', message: 'The token provided is not a valid JWT' };
+    }
+  }
+
+  /**
+   * Realtime Authorization: in a transaction that is always rolled back, a probe message of the topic
+   * is written (read) or attempted as the role (write), as the role with its claims; RLS decides.
+   */
+  async function policyAllows(action: 'read' | 'write', subTopic: string, claims: JWTPayload): Promise<boolean> {
+    const role = String(claims.role);
+    if (!API_ROLES.has(role)) return false;
+    const client = await pool.connect();
+    try {
+      await client.query('begin');
+      let probeId: string | undefined;
+      if (action === 'read') {
+        const { rows } = await client.query<{ id: string }>(
+          "insert into realtime.messages (topic, extension) values ($1, 'broadcast') returning id",
+          [subTopic],
+        );
+        probeId = rows[0].id;
+      }
+      await client.query(
+        `select set_config('role', $1, true), set_config('realtime.topic', $2, true),
+                set_config('request.jwt.claims', $3, true), set_config('request.jwt.claim.sub', $4, true),
+                set_config('request.jwt.claim.role', $1, true)`,
+        [role, subTopic, JSON.stringify(claims), typeof claims.sub === 'string' ? claims.sub : ''],
+      );
+      if (action === 'read') {
+        const { rowCount } = await client.query(
+          "select 1 from realtime.messages where topic = $1 and extension = 'broadcast' and id = $2",
+          [subTopic, probeId],
+        );
+        return rowCount === 1;
+      }
+      await client.query('savepoint probe');
+      try {
+        await client.query("insert into realtime.messages (topic, extension) values ($1, 'broadcast')", [subTopic]);
+        return true;
+      } catch (error) {
+        if ((error as { code?: string }).code === '42501') return false;
+        throw error;
+      }
+    } catch (error) {
+      // A policy that fails (RlsPolicyError on Supabase) refuses; the cause is logged for the developer.
+      console.error(`realtime: policy check for ${subTopic} failed:`, (error as Error).message);
+      return false;
+    } finally {
+      // A connection that cannot even roll back is dropped, never handed out again with the role set.
+      const broken = await client.query('rollback').then(
+        () => false,
+        () => true,
+      );
+      client.release(broken);
+    }
+  }
+
+  // ---- channels ----------------------------------------------------------------------------------
+
+  function forget(channel: Channel): void {
+    clearTimeout(channel.tokenTimer);
+    channel.connection.channels.delete(channel.topic);
+    const set = subscribers.get(channel.subTopic);
+    set?.delete(channel);
+    if (set?.size === 0) subscribers.delete(channel.subTopic);
+  }
+
+  /** As Realtime's shutdown_response: a `system` error for the client, then the channel is closed. */
+  function shutdown(channel: Channel, message: string): void {
+    push(channel, 'system', { extension: 'system', status: 'error', message, channel: channel.subTopic });
+    push(channel, 'phx_close', {});
+    forget(channel);
+  }
+
+  /** Re-checks the token when it expires (at most an hour ahead, as Realtime's confirm_token). */
+  function watchToken(channel: Channel): void {
+    clearTimeout(channel.tokenTimer);
+    const token = channel.token;
+    const remaining = Number(channel.claims.exp) * 1000 - Date.now();
+    channel.tokenTimer = setTimeout(async () => {
+      const verified = await verify(token);
+      // Left, or given another token, while the check ran: the newer state decides.
+      if (channel.connection.channels.get(channel.topic) !== channel || channel.token !== token) return;
+      if (!verified.ok) return shutdown(channel, verified.message);
+      watchToken(channel);
+    }, Math.min(Math.max(remaining, 0), MAX_TIMER_MS));
+    channel.tokenTimer.unref();
+  }
+
+  async function join(connection: Connection, message: PhoenixMessage): Promise<void> {
+    const refuse = (code: string, text: string) => reply(connection, message, 'error', { reason: `${code}: ${text}` });
+    const subTopic = message.topic.replace(/^realtime:/, '');
+    if (!message.topic.startsWith('realtime:') || subTopic === '') {
+      return refuse('TopicNameRequired', 'You must provide a topic name');
+    }
+    const config = message.payload?.config ?? {};
+    if (Array.isArray(config.postgres_changes) && config.postgres_changes.length > 0) {
+      return refuse('LocalSubset', 'postgres_changes is not part of the local Realtime subset: listen to broadcast from the database');
+    }
+    // A second join of the same topic on one socket replaces the first, as in Phoenix.
+    const previous = connection.channels.get(message.topic);
+    if (previous) {
+      push(previous, 'phx_close', {});
+      forget(previous);
+    }
+    const token: string = message.payload?.access_token ?? message.payload?.user_token ?? connection.apiKey;
+    const verified = await verify(token);
+    if (!verified.ok) return refuse(verified.code, verified.message);
+    const isPrivate = config.private === true;
+    const canRead = isPrivate ? await policyAllows('read', subTopic, verified.claims) : true;
+    if (!canRead) return refuse('Unauthorized', `You do not have permissions to read from this Channel topic: ${subTopic}`);
+    if (connection.ws.readyState !== connection.ws.OPEN) return;
+
+    const channel: Channel = {
+      connection,
+      topic: message.topic,
+      subTopic,
+      joinRef: message.join_ref ?? message.ref,
+      private: isPrivate,
+      ack: config.broadcast?.ack === true,
+      self: config.broadcast?.self === true,
+      token,
+      claims: verified.claims,
+      canRead,
+      canWrite: undefined,
+      tokenTimer: undefined,
+    };
+    connection.channels.set(channel.topic, channel);
+    if (!subscribers.has(subTopic)) subscribers.set(subTopic, new Set());
+    subscribers.get(subTopic)!.add(channel);
+    watchToken(channel);
+    reply(connection, message, 'ok', { postgres_changes: [] });
+  }
+
+  async function updateToken(channel: Channel, token: unknown): Promise<void> {
+    if (typeof token !== 'string' || token === channel.token || token.startsWith('sb_')) return;
+    const verified = await verify(token);
+    if (!verified.ok) return shutdown(channel, verified.message);
+    if (channel.private && !(await policyAllows('read', channel.subTopic, verified.claims))) {
+      return shutdown(channel, `You no longer have permission to read from this Channel topic: ${channel.subTopic}`);
+    }
+    channel.token = token;
+    channel.claims = verified.claims;
+    channel.canWrite = undefined;
+    watchToken(channel);
+  }
+
+  function fanOut(subTopic: string, isPrivate: boolean, payload: unknown, except?: Channel): void {
+    for (const channel of subscribers.get(subTopic) ?? []) {
+      if (channel === except || channel.private !== isPrivate || !channel.canRead) continue;
+      push(channel, 'broadcast', payload);
+    }
+  }
+
+  async function clientBroadcast(channel: Channel, message: PhoenixMessage): Promise<void> {
+    if (channel.private) {
+      channel.canWrite ??= await policyAllows('write', channel.subTopic, channel.claims);
+      if (!channel.canWrite) {
+        if (channel.ack) {
+          reply(channel.connection, message, 'error', {
+            reason: `Unauthorized: You do not have permissions to write to this Channel topic: ${channel.subTopic}`,
+          });
+        }
+        return;
+      }
+    }
+    const { event, payload } = message.payload ?? {};
+    fanOut(channel.subTopic, channel.private, { type: 'broadcast', event, payload }, channel.self ? undefined : channel);
+    if (channel.ack) reply(channel.connection, message, 'ok', {});
+  }
+
+  async function handle(connection: Connection, message: PhoenixMessage): Promise<void> {
+    if (message.topic === 'phoenix' && message.event === 'heartbeat') return reply(connection, message, 'ok', {});
+    if (message.event === 'phx_join') return join(connection, message);
+    const channel = connection.channels.get(message.topic);
+    if (!channel) {
+      // Phoenix answers a push to a topic this socket has not joined with phx_close.
+      if (message.event !== 'phx_leave') {
+        send(connection, { join_ref: message.join_ref, ref: message.ref, topic: message.topic, event: 'phx_close', payload: {} });
+      }
+      return;
+    }
+    switch (message.event) {
+      case 'phx_leave':
+        forget(channel);
+        return reply(connection, message, 'ok', {});
+      case 'access_token':
+        return updateToken(channel, message.payload?.access_token);
+      case 'broadcast':
+        return clientBroadcast(channel, message);
+      case 'presence':
+        return reply(connection, message, 'error', { reason: 'presence is not part of the local Realtime subset' });
+      default:
+        // Realtime ignores what it does not know.
+        return;
+    }
+  }
+
+  function accept(ws: WebSocket, apiKey: string, vsn: Vsn): void {
+    const connection: Connection = { ws, vsn, apiKey, channels: new Map(), lastSeen: Date.now() };
+    connections.add(connection);
+    // Each socket's messages are handled one after another, in the order they were sent.
+    let queue = Promise.resolve();
+    ws.on('message', (data, isBinary) => {
+      connection.lastSeen = Date.now();
+      let message: PhoenixMessage | undefined;
+      try {
+        message = decode(connection, data, isBinary);
+      } catch {
+        message = undefined;
+      }
+      if (!message) return;
+      const decoded = message;
+      queue = queue.then(() => handle(connection, decoded)).catch((error) => console.error('realtime:', error));
+    });
+    ws.on('close', () => {
+      for (const channel of [...connection.channels.values()]) forget(channel);
+      connections.delete(connection);
+    });
+    ws.on('error', () => ws.terminate());
+  }
+
+  // ---- messages from the database ----------------------------------------------------------------
+
+  let listener: pg.Client | undefined;
+  let delivery = Promise.resolve();
+  let reconnectTimer: NodeJS.Timeout | undefined;
+
+  async function deliver(notification: string): Promise<void> {
+    let message = JSON.parse(notification) as { id: string; topic?: string; event?: string; private?: boolean; payload?: unknown };
+    if (message.topic === undefined) {
+      const { rows } = await pool.query('select id, topic, event, private, payload from realtime.messages where id = $1', [message.id]);
+      if (!rows[0]) return;
+      message = rows[0];
+    }
+    fanOut(message.topic!, message.private === true, {
+      type: 'broadcast',
+      event: message.event,
+      payload: message.payload,
+      meta: { id: message.id },
+    });
+  }
+
+  async function listen(initial: boolean): Promise<void> {
+    const client = new pg.Client({ connectionString: options.dbUrl, application_name: 'realtime (local)' });
+    let gone = false;
+    const lost = () => {
+      if (gone) return;
+      gone = true;
+      if (listener === client) listener = undefined;
+      client.end().catch(() => undefined);
+      // PostgreSQL restarted (a crash drill): listen again once it is back. What was committed in
+      // between is not replayed; hosted Realtime would read it from its replication slot.
+      if (!closing) reconnectTimer = setTimeout(() => void listen(false), 500);
+    };
+    client.on('error', lost);
+    client.on('end', lost);
+    client.on('notification', (notification) => {
+      const text = notification.payload;
+      if (text === undefined) return;
+      // Notifications arrive in commit order; delivering them one by one keeps that order on the wire.
+      delivery = delivery.then(() => deliver(text)).catch((error) => console.error('realtime: delivery failed:', error));
+    });
+    listener = client;
+    try {
+      await client.connect();
+      await client.query(`listen ${NOTIFY_CHANNEL}`);
+    } catch (error) {
+      if (initial) throw error;
+      lost();
+    }
+  }
+  await listen(true);
+
+  const retentionMs = options.retentionMs ?? 3 * 24 * 60 * 60 * 1000;
+  const prune = () =>
+    pool
+      .query('delete from realtime.messages where inserted_at < now() - make_interval(secs => $1)', [retentionMs / 1000])
+      .catch(() => undefined);
+  void prune();
+  const pruneTimer = setInterval(prune, 60 * 60 * 1000);
+  pruneTimer.unref();
+  const idleTimer = setInterval(() => {
+    for (const connection of connections) {
+      if (Date.now() - connection.lastSeen > IDLE_TIMEOUT_MS) connection.ws.terminate();
+    }
+  }, IDLE_TIMEOUT_MS / 4);
+  idleTimer.unref();
+
+  return {
+    handleUpgrade(req, socket, head, apiKey) {
+      const vsn = new URL(req.url ?? '/', 'http://local').searchParams.get('vsn') ?? '1.0.0';
+      if (vsn !== '1.0.0' && vsn !== '2.0.0') {
+        socket.end('HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nunsupported vsn\n');
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => accept(ws, apiKey, vsn));
+    },
+    async close() {
+      closing = true;
+      clearTimeout(reconnectTimer);
+      clearInterval(pruneTimer);
+      clearInterval(idleTimer);
+      for (const connection of connections) {
+        for (const channel of [...connection.channels.values()]) forget(channel);
+        connection.ws.terminate();
+      }
+      const client = listener;
+      listener = undefined;
+      await client?.end().catch(() => undefined);
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
