@@ -183,6 +183,12 @@ function proxy(req: IncomingMessage, res: ServerResponse, target: Upstream, path
     headers: forwardHeaders(req),
   });
   upstreamReq.on('response', (upstreamRes) => {
+    // An upstream may answer before reading the whole body (PostgREST's 503 while its schema cache
+    // loads, a function's 413): the unread rest would be parsed as the next request on that socket, and
+    // its 400 handed to whoever reuses it. Such sockets are closed after the answer, never pooled.
+    if (!req.complete || !upstreamReq.writableFinished || (upstreamRes.statusCode ?? 500) >= 500) {
+      upstreamReq.shouldKeepAlive = false;
+    }
     res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, responseHeaders(upstreamRes));
     upstreamRes.pipe(res);
     upstreamRes.on('error', () => res.destroy());

@@ -117,6 +117,9 @@ function upstreamOutage(failure: RpcFailure): ApiError | null {
   if (TOO_SLOW.has(code)) return upstreamError('upstream_timeout');
   // The gateway's (Kong's) own answers carry no code: PostgREST behind it is down or too slow.
   if (code === '' && (failure.status === 502 || failure.status === 503)) return upstreamError('service_unavailable');
+  // PostgREST whose connection broke mid-call (PostgreSQL killed under it) answers 400 with an error
+  // that has neither code nor message (seen in the crash drill); no statement refused anything.
+  if (code === '' && failure.error?.message === '') return upstreamError('service_unavailable');
   if (code === '' && failure.status === 504) return upstreamError('upstream_timeout');
   return null;
 }

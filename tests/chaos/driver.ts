@@ -218,7 +218,7 @@ export type Poster = (
   headers: Record<string, string>,
   body: unknown,
   timeoutMs?: number,
-) => Promise<{ status: number; text: string; replayed: boolean }>;
+) => Promise<{ status: number; text: string; replayed: boolean; retryAfter: string | null }>;
 
 export function poster(stack: RunningStack): Poster {
   return async (route, headers, body, timeoutMs = 10_000) => {
@@ -229,7 +229,12 @@ export function poster(stack: RunningStack): Poster {
       signal: AbortSignal.timeout(timeoutMs),
     });
     const text = await response.text();
-    return { status: response.status, text, replayed: response.headers.get('idempotent-replayed') === 'true' };
+    return {
+      status: response.status,
+      text,
+      replayed: response.headers.get('idempotent-replayed') === 'true',
+      retryAfter: response.headers.get('retry-after'),
+    };
   };
 }
 

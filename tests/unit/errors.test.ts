@@ -70,6 +70,7 @@ describe('outages are 503 or 504 with Retry-After, never a 500', () => {
     ['a lock timeout', failure('55P03', 500), 'upstream_timeout', 504, '2'],
     ['the gateway found PostgREST down', failure('', 503), 'service_unavailable', 503, '1'],
     ['the gateway gave up on PostgREST', failure('', 504), 'upstream_timeout', 504, '2'],
+    ['PostgREST lost its connection mid-call (no code, no message)', failure('', 400, ''), 'service_unavailable', 503, '1'],
   ])('%s', (_label, input, code, status, retryAfter) => {
     const mapped = mapRpcFailure(input);
     expect(mapped.kind).toBe('refusal');
