@@ -117,11 +117,14 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   );
 }
 
-/** Percent-escapes that do not decode to UTF-8 (`%ff%fe`), which PostgREST would answer with a 500. */
+/**
+ * Percent-escapes that do not decode to UTF-8 (`%ff%fe`), which PostgREST would answer with a 500. A `%`
+ * that starts no escape (`like.50%`) is a literal to PostgREST, and stays one.
+ */
 function hasInvalidPercentEncoding(path: string): boolean {
   if (!path.includes('%')) return false;
   try {
-    decodeURIComponent(path);
+    decodeURIComponent(path.replace(/%(?![0-9a-fA-F]{2})/g, '%25'));
     return false;
   } catch {
     return true;

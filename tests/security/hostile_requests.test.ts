@@ -112,6 +112,13 @@ describe('JSON and filters that mean two things, or nothing', () => {
     });
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ code: 'PGRST100' });
+    // A `%` that starts no escape is a literal, as PostgREST reads it, and valid escapes pass.
+    for (const query of ['name=like.50%', 'name=eq.%EA%B9%80']) {
+      const passed = await fetch(`${API_URL}/rest/v1/customers?${query}`, {
+        headers: { apikey: ANON_KEY, authorization: `Bearer ${shop.owner.accessToken}` },
+      });
+      expect([query, passed.status, await passed.json()]).toEqual([query, 200, []]);
+    }
   });
 });
 
