@@ -33,6 +33,8 @@ describe('money traffic through SIGKILLs of PostgreSQL, PostgREST and the functi
     expect(report.failedAttemptsByCause['http 503']).toBeGreaterThan(0);
     expect(report.failedAttemptsByCause['http 504']).toBeGreaterThan(0);
     expect(report.failedAttemptsByCause['http 500']).toBeUndefined();
+    const { replayed, appliedByRetry, refused } = report.timedOutThen;
+    expect(replayed + appliedByRetry + refused).toBeGreaterThan(0);
 
     expect(report.unresolved).toBe(0);
     expect(report.unexpectedAnswers).toEqual([]);

@@ -78,6 +78,8 @@ interface Outcome {
   transaction: TransactionAnswer | null;
   replayed: boolean;
   attempts: number;
+  /** An attempt was answered 504: the call may or may not have applied, and only its retry could tell. */
+  timedOut: boolean;
 }
 
 export interface CrashRecord {
@@ -109,6 +111,11 @@ export interface ChaosReport {
   requestsRetried: number;
   failedAttemptsByCause: Record<string, number>;
   appliedAnswerLost: number;
+  /**
+   * Requests answered 504 at least once, by what their retry with the same key showed: the call had
+   * applied after all (a replay), had not (applied by the retry), or was refused; each has one row at most.
+   */
+  timedOutThen: { replayed: number; appliedByRetry: number; refused: number };
   ledgerRows: number;
   duplicates: number;
   missingAcknowledged: number;
@@ -276,6 +283,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     async function send(operation: Operation): Promise<Outcome> {
       const giveUpAt = Date.now() + giveUpAfterMs;
       const headers = { ...operation.headers, 'idempotency-key': operation.key };
+      let timedOut = false;
       for (let attempt = 1; ; attempt++) {
         let cause: string;
         try {
@@ -290,15 +298,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
               transaction: ok ? body.transaction : null,
               replayed: answer.replayed,
               attempts: attempt,
+              timedOut,
             };
           }
           cause = `http ${answer.status}`;
+          if (answer.status === 504) timedOut = true;
         } catch (error) {
           cause = error instanceof Error && error.name === 'TimeoutError' ? 'timeout' : 'no answer';
         }
         failures.push({ at: Date.now(), cause });
         if (Date.now() > giveUpAt) {
-          return { operation, status: null, code: null, transaction: null, replayed: false, attempts: attempt };
+          return { operation, status: null, code: null, transaction: null, replayed: false, attempts: attempt, timedOut };
         }
         // Exponential backoff with jitter, so that a restarted service is not met by every client at once.
         await sleep(Math.min(1_000, 50 * 2 ** (attempt - 1)) * (0.5 + Math.random()));
@@ -438,6 +448,7 @@ async function verify(
     const expected = new Map(customers.map((customer) => [customer.id, 0]));
     let acknowledged = 0, unresolved = 0, missingAcknowledged = 0, answerMismatches = 0, refusedButApplied = 0;
     let appliedAnswerLost = 0, retries = 0, requestsRetried = 0;
+    const timedOutThen = { replayed: 0, appliedByRetry: 0, refused: 0 };
 
     for (const outcome of outcomes) {
       const { operation, transaction } = outcome;
@@ -445,6 +456,11 @@ async function verify(
       retries += outcome.attempts - 1;
       if (outcome.attempts > 1) requestsRetried++;
       const rows = rowsByKey.get(operation.key) ?? [];
+      if (outcome.timedOut && outcome.status !== null) {
+        if (!transaction) timedOutThen.refused++;
+        else if (outcome.replayed) timedOutThen.replayed++;
+        else timedOutThen.appliedByRetry++;
+      }
       if (outcome.status === null) {
         unresolved++;
       } else if (transaction) {
@@ -520,6 +536,7 @@ async function verify(
       requestsRetried,
       failedAttemptsByCause,
       appliedAnswerLost,
+      timedOutThen,
       ledgerRows: ledger.length,
       duplicates,
       missingAcknowledged,
@@ -591,6 +608,7 @@ export function formatReport(report: ChaosReport): string {
     `postgrest frozen      ${report.stalls} times`,
     `retries               ${report.retries} (requests retried ${report.requestsRetried}; failed attempts ${JSON.stringify(report.failedAttemptsByCause)})`,
     `applied, answer lost  ${report.appliedAnswerLost} (answered by a replay on retry)`,
+    `answered 504, then    ${report.timedOutThen.replayed} replayed (had applied), ${report.timedOutThen.appliedByRetry} applied by the retry, ${report.timedOutThen.refused} refused`,
     `unresolved            ${report.unresolved}`,
     `unexpected answers    ${report.unexpectedAnswers.length}${report.unexpectedAnswers.length ? ` ${JSON.stringify(report.unexpectedAnswers.slice(0, 5))}` : ''}`,
     `acknowledged keys     ${report.acknowledged}`,
