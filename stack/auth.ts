@@ -1,8 +1,9 @@
 // The local stand-in for Supabase Auth (GoTrue), which has no binary outside Docker. It keeps only the
-// endpoints supabase-js calls for password sign-in, refresh, getUser, signOut and admin.createUser, and
+// endpoints supabase-js calls for password sign-in, refresh, getUser, signOut, admin.createUser, sign-up,
+// admin.inviteUserByEmail with the invitation link, verifyOtp and updateUser({ password }), and
 // answers them as GoTrue does (same tables, bcrypt hashes, token claims, error bodies), so the same
 // client code runs unchanged against `supabase start` or a real project.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import type pg from 'pg';
@@ -15,6 +16,10 @@ export interface AuthOptions {
   /** GoTrue's `iss`: `<API_URL>/auth/v1`. */
   issuer: string;
   rateLimits?: Partial<AuthRateLimits>;
+  /** Where a followed link lands without `redirect_to`: config.toml's `[auth] site_url`. */
+  siteUrl?: string;
+  /** The mail GoTrue would send (`supabase start` catches it in its mail viewer); the stack logs it. */
+  sendMail?: (mail: { to: string; subject: string; link: string }) => void;
 }
 
 /** Fixed windows per client address and per account, as GoTrue's `[auth.rate_limit]`. */
@@ -74,6 +79,9 @@ const REFRESH_TOKEN_REUSE_INTERVAL_MS = 10_000;
 // A cost-10 bcrypt hash of nothing anyone knows: an unknown email is checked against it, so that it
 // costs what a wrong password costs and timing does not tell which emails exist.
 const DUMMY_PASSWORD_HASH = '$2a$10$8Kv7lPwTb7AlbJobkaXmr.VRJB2IS7c/HOfqvwnBzcHw7HzM3JKGW';
+// config.toml: `site_url`, and `otp_expiry` (an invitation link lives as long as an email OTP).
+const DEFAULT_SITE_URL = 'http://127.0.0.1:3000';
+const OTP_EXPIRY_SECONDS = 3600;
 
 const CORS_HEADERS = {
   'access-control-allow-origin': '*',
@@ -252,6 +260,21 @@ function objectField(body: Record<string, unknown>, name: string): Record<string
   return value as Record<string, unknown>;
 }
 
+function checkEmail(email: string): void {
+  if (!EMAIL_PATTERN.test(email)) throw new AuthError(400, 'validation_failed', 'Unable to validate email address: invalid format');
+}
+
+function checkPassword(password: string): void {
+  if (password.length < MIN_PASSWORD_LENGTH) {
+    throw new AuthError(422, 'weak_password', `Password should be at least ${MIN_PASSWORD_LENGTH} characters.`, ['length']);
+  }
+}
+
+/** GoTrue answers a followed link with a redirect whose fragment carries the session or the error. */
+function redirect(res: ServerResponse, location: string): void {
+  res.writeHead(303, { ...CORS_HEADERS, location }).end();
+}
+
 function bearerToken(req: IncomingMessage): string {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
   if (!match) throw new AuthError(401, 'no_authorization', 'This endpoint requires a valid Bearer token');
@@ -260,6 +283,7 @@ function bearerToken(req: IncomingMessage): string {
 
 export function createAuthHandler(options: AuthOptions): AuthHandler {
   const { pool, issuer } = options;
+  const siteUrl = options.siteUrl ?? DEFAULT_SITE_URL;
   const secret = new TextEncoder().encode(options.jwtSecret);
   const expiry = options.jwtExpirySeconds ?? 3600;
   const limits = { ...DEFAULT_AUTH_RATE_LIMITS, ...options.rateLimits };
@@ -366,6 +390,11 @@ export function createAuthHandler(options: AuthOptions): AuthHandler {
     if (phone && !user.phone_confirmed_at) throw new AuthError(400, 'phone_not_confirmed', 'Phone not confirmed');
     if (isBanned(user)) throw new AuthError(400, 'user_banned', 'User is banned');
 
+    return openSession(user.id, 'password');
+  }
+
+  /** A new session with its first refresh token, as every sign-in (password, sign-up, a followed link) makes. */
+  async function openSession(userId: string, method: string) {
     const refreshToken = randomBytes(16).toString('base64url');
     const created = await pool.query<UserRow & { session_id: string }>(
       `with session as (
@@ -377,10 +406,10 @@ export function createAuthHandler(options: AuthOptions): AuthHandler {
          update auth.users set last_sign_in_at = now(), updated_at = now() where id = $1::uuid returning *
        )
        select ${USER_COLUMNS}, (select id from session) as session_id from u`,
-      [user.id, refreshToken],
+      [userId, refreshToken],
     );
     const signedIn = created.rows[0];
-    return sessionResponse(signedIn, signedIn.session_id, refreshToken, 'password');
+    return sessionResponse(signedIn, signedIn.session_id, refreshToken, method);
   }
 
   /**
@@ -473,11 +502,15 @@ export function createAuthHandler(options: AuthOptions): AuthHandler {
     } else await pool.query(`delete from auth.sessions where user_id = $1::uuid`, [user.id]);
   }
 
-  async function adminCreateUser(req: IncomingMessage, body: Record<string, unknown>) {
+  async function requireAdmin(req: IncomingMessage): Promise<void> {
     const claims = await claimsOf(req);
     if (typeof claims.role !== 'string' || !ADMIN_ROLES.has(claims.role)) {
       throw new AuthError(403, 'not_admin', 'User not allowed');
     }
+  }
+
+  async function adminCreateUser(req: IncomingMessage, body: Record<string, unknown>) {
+    await requireAdmin(req);
     const email = stringField(body, 'email')?.trim().toLowerCase();
     const phone = stringField(body, 'phone');
     const password = stringField(body, 'password');
@@ -485,12 +518,8 @@ export function createAuthHandler(options: AuthOptions): AuthHandler {
     const userMetadata = objectField(body, 'user_metadata') ?? {};
     const appMetadata = objectField(body, 'app_metadata') ?? {};
     if (!email && !phone) throw new AuthError(400, 'validation_failed', 'Cannot create a user without either an email or phone');
-    if (email && !EMAIL_PATTERN.test(email)) {
-      throw new AuthError(400, 'validation_failed', 'Unable to validate email address: invalid format');
-    }
-    if (password !== undefined && password.length < MIN_PASSWORD_LENGTH) {
-      throw new AuthError(422, 'weak_password', `Password should be at least ${MIN_PASSWORD_LENGTH} characters.`, ['length']);
-    }
+    if (email) checkEmail(email);
+    if (password !== undefined) checkPassword(password);
     const provider = email ? 'email' : 'phone';
     try {
       const { rows } = await pool.query<UserRow>(
@@ -523,6 +552,117 @@ export function createAuthHandler(options: AuthOptions): AuthHandler {
     }
   }
 
+  /** POST /signup: confirmations are off (config.toml), so the new user is confirmed and signed in at once. */
+  async function signUp(body: Record<string, unknown>) {
+    if (stringField(body, 'phone') !== undefined) throw new AuthError(422, 'phone_provider_disabled', 'Phone signups are disabled');
+    const email = stringField(body, 'email')?.trim().toLowerCase();
+    const password = stringField(body, 'password') ?? '';
+    if (!email) throw new AuthError(400, 'validation_failed', 'To signup, please provide your email');
+    checkEmail(email);
+    checkPassword(password);
+    const { rows } = await pool.query<{ id: string }>(
+      `insert into auth.users (instance_id, aud, role, email, encrypted_password, email_confirmed_at,
+                               raw_app_meta_data, raw_user_meta_data)
+       values ('00000000-0000-0000-0000-000000000000', 'authenticated', 'authenticated', $1,
+               extensions.crypt($2, extensions.gen_salt('bf', ${BCRYPT_COST})), now(),
+               '{"provider": "email", "providers": ["email"]}', $3::jsonb)
+       on conflict (email) do nothing
+       returning id`,
+      [email, password, JSON.stringify(objectField(body, 'data') ?? {})],
+    );
+    if (!rows[0]) throw new AuthError(422, 'user_already_exists', 'User already registered');
+    return openSession(rows[0].id, 'password');
+  }
+
+  /**
+   * POST /invite (service role): the user is made without a password, or a pending invitation is
+   * renewed, and the mail with the link to /verify is "sent". The link carries the token hash GoTrue
+   * keeps in confirmation_token; a confirmed user cannot be invited again.
+   */
+  async function invite(req: IncomingMessage, body: Record<string, unknown>, url: URL) {
+    await requireAdmin(req);
+    const email = stringField(body, 'email')?.trim().toLowerCase() ?? '';
+    checkEmail(email);
+    const tokenHash = createHash('sha224').update(email + randomBytes(16).toString('hex')).digest('hex');
+    const { rows } = await pool.query<UserRow & { invited_at: Date; confirmation_sent_at: Date }>(
+      `insert into auth.users as u (instance_id, aud, role, email, encrypted_password, confirmation_token,
+                                    invited_at, confirmation_sent_at, raw_app_meta_data, raw_user_meta_data)
+       values ('00000000-0000-0000-0000-000000000000', 'authenticated', 'authenticated', $1, '', $2, now(), now(),
+               '{"provider": "email", "providers": ["email"]}', $3::jsonb)
+       on conflict (email) do update
+         set confirmation_token = excluded.confirmation_token, invited_at = now(), confirmation_sent_at = now(),
+             raw_user_meta_data = u.raw_user_meta_data || excluded.raw_user_meta_data, updated_at = now()
+         where u.email_confirmed_at is null
+       returning ${USER_COLUMNS}, u.invited_at, u.confirmation_sent_at`,
+      [email, tokenHash, JSON.stringify(objectField(body, 'data') ?? {})],
+    );
+    const user = rows[0];
+    if (!user) throw new AuthError(422, 'email_exists', 'A user with this email address has already been registered');
+    const redirectTo = url.searchParams.get('redirect_to') || siteUrl;
+    const link = `${issuer}/verify?${new URLSearchParams({ token: tokenHash, type: 'invite', redirect_to: redirectTo })}`;
+    options.sendMail?.({ to: email, subject: 'You have been invited', link });
+    return { ...userJson(user), invited_at: user.invited_at, confirmation_sent_at: user.confirmation_sent_at };
+  }
+
+  /** Spends an invitation's token (once, within the OTP expiry): the email is confirmed and a session opened. */
+  async function acceptInvite(type: string | undefined | null, tokenHash: string | undefined | null) {
+    if (type !== 'invite') throw new AuthError(400, 'validation_failed', 'Only invitation links are verified by the local auth subset');
+    if (!tokenHash) throw new AuthError(400, 'validation_failed', 'Verify requires a token or a token hash');
+    const { rows } = await pool.query<{ id: string }>(
+      `update auth.users
+          set email_confirmed_at = coalesce(email_confirmed_at, now()), confirmation_token = '', updated_at = now()
+        where confirmation_token = $1 and confirmation_sent_at > now() - make_interval(secs => $2)
+        returning id`,
+      [tokenHash, OTP_EXPIRY_SECONDS],
+    );
+    if (!rows[0]) throw new AuthError(403, 'otp_expired', 'Email link is invalid or has expired');
+    return openSession(rows[0].id, 'otp');
+  }
+
+  /** GET /verify: the link in the mail. The session (or the error) goes to redirect_to in the fragment. */
+  async function followLink(res: ServerResponse, url: URL): Promise<void> {
+    const redirectTo = url.searchParams.get('redirect_to') || siteUrl;
+    try {
+      const session = await acceptInvite(url.searchParams.get('type'), url.searchParams.get('token'));
+      const fragment = new URLSearchParams({
+        access_token: session.access_token,
+        expires_at: String(session.expires_at),
+        expires_in: String(session.expires_in),
+        refresh_token: session.refresh_token,
+        token_type: 'bearer',
+        type: 'invite',
+      });
+      redirect(res, `${redirectTo}#${fragment}`);
+    } catch (error) {
+      if (!(error instanceof AuthError)) throw error;
+      const fragment = new URLSearchParams({ error: 'access_denied', error_code: error.code, error_description: error.message });
+      redirect(res, `${redirectTo}#${fragment}`);
+    }
+  }
+
+  /** PUT /user: the signed-in user sets a password (an invited user's first) or their metadata. */
+  async function updateUser(req: IncomingMessage, body: Record<string, unknown>) {
+    const { user } = await authenticated(req);
+    if (stringField(body, 'email') !== undefined || stringField(body, 'phone') !== undefined) {
+      throw new AuthError(422, 'validation_failed', 'Changing the email or phone is not supported by the local auth subset');
+    }
+    const password = stringField(body, 'password');
+    if (password !== undefined) checkPassword(password);
+    const data = objectField(body, 'data');
+    const { rows } = await pool.query<UserRow>(
+      `update auth.users u
+          set encrypted_password = case when $2::text is null then u.encrypted_password
+                                        else extensions.crypt($2, extensions.gen_salt('bf', ${BCRYPT_COST})) end,
+              raw_user_meta_data = case when $3::jsonb is null then u.raw_user_meta_data
+                                        else coalesce(u.raw_user_meta_data, '{}') || $3::jsonb end,
+              updated_at = now()
+        where u.id = $1::uuid
+        returning ${USER_COLUMNS}`,
+      [user.id, password ?? null, data === undefined ? null : JSON.stringify(data)],
+    );
+    return userJson(rows[0]);
+  }
+
   async function route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const url = new URL(path, 'http://auth.local');
     const endpoint = `${req.method} ${url.pathname.replace(/\/+$/, '')}`;
@@ -541,6 +681,18 @@ export function createAuthHandler(options: AuthOptions): AuthHandler {
         return send(req, res, 204, undefined);
       case 'POST /admin/users':
         return send(req, res, 200, await adminCreateUser(req, await readJson(req)));
+      case 'POST /signup':
+        return send(req, res, 200, await signUp(await readJson(req)));
+      case 'POST /invite':
+        return send(req, res, 200, await invite(req, await readJson(req), url));
+      case 'GET /verify':
+        return followLink(res, url);
+      case 'POST /verify': {
+        const body = await readJson(req);
+        return send(req, res, 200, await acceptInvite(stringField(body, 'type'), stringField(body, 'token_hash')));
+      }
+      case 'PUT /user':
+        return send(req, res, 200, await updateUser(req, await readJson(req)));
       case 'GET /health':
         return send(req, res, 200, { version: 'local-subset', name: 'GoTrue', description: 'Comings local GoTrue subset' });
       default:

@@ -45,7 +45,9 @@ create table auth.users (
   recovery_token varchar(255),
   email_change_token_new varchar(255),
   email_change varchar(255),
-  recovery_sent_at timestamptz
+  recovery_sent_at timestamptz,
+  invited_at timestamptz,
+  confirmation_sent_at timestamptz
 );
 alter table auth.users owner to supabase_auth_admin;
 alter table auth.users enable row level security;

@@ -25,6 +25,16 @@ export async function bootstrap(dbUrl: string): Promise<void> {
   await withClient(dbUrl, (client) => client.query(sql));
 }
 
+// What bootstrap.sql gained after a data folder may have been bootstrapped (GoTrue's invitation
+// columns): idempotent, for a folder kept from an earlier version. A real project has it all already.
+const BOOTSTRAP_CATCH_UP = `alter table auth.users
+  add column if not exists invited_at timestamptz,
+  add column if not exists confirmation_sent_at timestamptz`;
+
+export async function catchUpBootstrap(dbUrl: string): Promise<void> {
+  await withClient(dbUrl, (client) => client.query(BOOTSTRAP_CATCH_UP));
+}
+
 /** Runs the project's Supabase CLI offline: no prompt to wait for, no telemetry to send. */
 export function supabaseCli(args: string[]): Promise<string> {
   return run(SUPABASE_CLI, [...args, '--workdir', PROJECT_ROOT], {
@@ -36,7 +46,7 @@ export function supabaseCli(args: string[]): Promise<string> {
 /** The real Supabase CLI applies supabase/migrations and keeps its own history table. */
 export async function applyMigrations(dbUrl: string): Promise<string> {
   // --yes: without a terminal (CI, test runners, agents) the CLI otherwise refuses to apply anything.
-  return supabaseCli(['migration', 'up', '--db-url', dbUrl, '--yes']);
+  return supabaseCli(['migration', 'up', `--remote=${dbUrl}`, '--yes']);
 }
 
 export type SeedOutcome = 'seeded' | 'schema-missing';

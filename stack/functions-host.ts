@@ -4,6 +4,7 @@
 // `verify_jwt` check the edge runtime makes. Run by stack/functions.ts; it is local tooling, never deployed.
 import { jwtVerify } from 'jose';
 import { parse as parseToml } from 'smol-toml';
+import { createRouter } from '../functions/_shared/router.ts';
 
 type ServeHandler = (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => Response | Promise<Response>;
 
@@ -131,6 +132,7 @@ function functionName(url: string): string {
 }
 
 const functions = await loadFunctions();
+const unknownFunction = createRouter('', {});
 
 Deno.serve({
   hostname: '127.0.0.1',
@@ -141,7 +143,8 @@ Deno.serve({
     const name = functionName(request.url);
     if (name === '_internal') return json(200, { message: 'ok', functions: [...functions.keys()] });
     const fn = functions.get(name);
-    if (!fn) return new Response('Function not found', { status: 404, headers: { 'content-type': 'text/plain' } });
+    // A function with no routes: its router answers 404 route_not_found in the error contract.
+    if (!fn) return unknownFunction(request);
     // Preflights carry no credentials; the function answers them itself, as on Supabase.
     if (fn.verifyJwt && request.method !== 'OPTIONS') {
       const refusal = await refuseWithoutValidJwt(request);

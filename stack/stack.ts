@@ -1,15 +1,16 @@
-import { existsSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { appendFile, chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import { createAuthHandler } from './auth.ts';
 import type { ChildExit, SupervisedChild } from './child.ts';
-import { applyMigrations, bootstrap, seed, type SeedOutcome } from './database.ts';
+import { applyMigrations, bootstrap, catchUpBootstrap, seed, type SeedOutcome } from './database.ts';
 import { spawnFunctionsHost } from './functions.ts';
 import { startGateway, type Gateway } from './gateway.ts';
 import { stackKeys, type StackKeys } from './keys.ts';
 import { databaseUrl, startPostgres } from './postgres.ts';
+import { removeCluster } from './postgres-access.ts';
 import { startPostgrest } from './postgrest.ts';
 import { startRealtime, type RealtimeServer } from './realtime.ts';
 
@@ -165,6 +166,7 @@ export async function wipeDataDir(dataDir: string): Promise<void> {
     const pid = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
     if (isAlive(pid)) throw new Error(`A stack is running on ${dataDir} (PostgreSQL pid ${pid}); stop it first.`);
   }
+  await removeCluster(path.join(dataDir, 'db'));
   await rm(dataDir, { recursive: true, force: true });
 }
 
@@ -324,6 +326,7 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
       watch('postgres', await startService.postgres()),
     );
     if (created) await step('bootstrap', () => bootstrap(dbUrl));
+    else await step('bootstrap catch-up', () => catchUpBootstrap(dbUrl));
     await step('migrations (supabase CLI)', () => applyMigrations(dbUrl));
 
     const state = await readState(stateFile);
@@ -360,7 +363,17 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
         restUrl,
         functionsUrl,
         upstreamTimeoutMs: upstreamTimeouts.gatewayMs,
-        auth: createAuthHandler({ pool, jwtSecret: keys.jwtSecret, issuer: `${apiUrl}/auth/v1` }),
+        auth: createAuthHandler({
+          pool,
+          jwtSecret: keys.jwtSecret,
+          issuer: `${apiUrl}/auth/v1`,
+          // Where `supabase start` would catch the mail: logs/auth.log, and the supervisor's output.
+          sendMail: ({ to, subject, link }) => {
+            const line = `mail to ${to}: ${subject}: ${link}`;
+            appendFileSync(path.join(logDir, 'auth.log'), `${new Date().toISOString()} ${line}\n`);
+            log(line);
+          },
+        }),
         realtime: realtimeServer,
       }),
     );

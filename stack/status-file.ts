@@ -54,15 +54,22 @@ export async function readStatus(dataDir: string): Promise<StackStatus | undefin
   }
 }
 
-/** The same names and order as `supabase status -o env`. */
-export function statusEnvLines(status: StackStatus): string[] {
+/**
+ * The names and order of `supabase status -o env`, with the values a client uses: every URL is the
+ * gateway's (PostgREST and the functions host behind it are internal, as Kong's upstreams are).
+ */
+export function statusValues(status: StackStatus): [string, string][] {
   return [
-    `API_URL=${status.apiUrl}`,
-    `DB_URL=${status.dbUrl}`,
-    `REST_URL=${status.apiUrl}/rest/v1`,
-    `FUNCTIONS_URL=${status.apiUrl}/functions/v1`,
-    `ANON_KEY=${status.anonKey}`,
-    `SERVICE_ROLE_KEY=${status.serviceRoleKey}`,
-    `JWT_SECRET=${status.jwtSecret}`,
-  ].map((line) => line.replace(/=(.*)$/, '="$1"'));
+    ['API_URL', status.apiUrl],
+    ['DB_URL', status.dbUrl],
+    ['REST_URL', `${status.apiUrl}/rest/v1`],
+    ['FUNCTIONS_URL', `${status.apiUrl}/functions/v1`],
+    ['ANON_KEY', status.anonKey],
+    ['SERVICE_ROLE_KEY', status.serviceRoleKey],
+    ['JWT_SECRET', status.jwtSecret],
+  ];
+}
+
+export function statusEnvLines(status: StackStatus): string[] {
+  return statusValues(status).map(([name, value]) => `${name}="${value}"`);
 }

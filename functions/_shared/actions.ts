@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { requireKioskKey } from './auth.ts';
-import { readJsonBody, requireIdempotencyKey } from './request.ts';
+import { readJsonBody, readQuery, requireIdempotencyKey } from './request.ts';
 import type { Handler } from './router.ts';
 import { moneyReply, resultReply, rpcData, type RpcResponse } from './rpc.ts';
 import { staffUserId } from './supabase.ts';
@@ -21,6 +21,13 @@ function actionsFor(identify: (request: Request) => string | Promise<string>) {
         const body = await readJsonBody(request, schema);
         return resultReply(rpcData(await call(caller, body)), status);
       },
+    // A read whose parameters come in the query string (GET has no body).
+    queryAction:
+      <Schema extends z.ZodType>(schema: Schema, call: (caller: string, query: z.output<Schema>) => RpcCall): Handler =>
+      async (request) => {
+        const caller = await identify(request);
+        return resultReply(rpcData(await call(caller, readQuery(request, schema))));
+      },
     moneyAction:
       <Schema extends z.ZodType>(schema: Schema, call: (caller: string, body: z.output<Schema>, idempotencyKey: string) => RpcCall): Handler =>
       async (request) => {
@@ -32,5 +39,5 @@ function actionsFor(identify: (request: Request) => string | Promise<string>) {
   };
 }
 
-export const { action: staffAction, moneyAction: staffMoneyAction } = actionsFor(staffUserId);
+export const { action: staffAction, moneyAction: staffMoneyAction, queryAction: staffQueryAction } = actionsFor(staffUserId);
 export const { action: kioskAction, moneyAction: kioskMoneyAction } = actionsFor(requireKioskKey);

@@ -7,7 +7,12 @@ export interface StaffAuthConfig {
   jwtSecret?: string;
   // Used when no secret is given: the project's asymmetric signing keys from its JWKS.
   supabaseUrl: string;
+  // The `iss` of the project's access tokens: its Auth URL, `<SUPABASE_URL>/auth/v1`.
+  issuer: string;
 }
+
+// The audience GoTrue gives a signed-in user's access token.
+const AUDIENCE = 'authenticated';
 
 export type StaffVerifier = (request: Request) => Promise<string>;
 
@@ -26,10 +31,13 @@ export function createStaffVerifier(config: StaffAuthConfig): StaffVerifier {
     ])
     : null;
   const jwks = secret ? null : createRemoteJWKSet(new URL('/auth/v1/.well-known/jwks.json', config.supabaseUrl));
+  // Issuer and audience as Supabase's JWT template checks them: a token of another project or issuer
+  // that happens to share the secret, or one minted for another audience, is not a staff session.
+  const claims = { issuer: config.issuer, audience: AUDIENCE, requiredClaims: ['exp'] };
   const verify = async (token: string): Promise<JWTPayload> => {
     const result = secret
-      ? await jwtVerify(token, await secret, { algorithms: ['HS256'], requiredClaims: ['exp'] })
-      : await jwtVerify(token, jwks!, { algorithms: ['ES256', 'RS256', 'EdDSA'], requiredClaims: ['exp'] });
+      ? await jwtVerify(token, await secret, { algorithms: ['HS256'], ...claims })
+      : await jwtVerify(token, jwks!, { algorithms: ['ES256', 'RS256', 'EdDSA'], ...claims });
     return result.payload;
   };
 

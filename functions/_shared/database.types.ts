@@ -6,14 +6,14 @@ export type Database = {
           Tables: {
             "customers": {
                   Row: {
-                    "created_at": string,"current_balance": number,"id": string,"name": string,"phone": string,"phone_last4": string | null,"shop_id": string,"updated_at": string
+                    "closed_at": string | null,"created_at": string,"current_balance": number,"erased_at": string | null,"id": string,"name": string | null,"phone": string | null,"phone_last4": string | null,"shop_id": string,"updated_at": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "created_at"?: string,"current_balance"?: number,"id"?: string,"name": string,"phone": string,"phone_last4"?: never,"shop_id": string,"updated_at"?: string
+                    "closed_at"?: string | null,"created_at"?: string,"current_balance"?: number,"erased_at"?: string | null,"id"?: string,"name"?: string | null,"phone"?: string | null,"phone_last4"?: never,"shop_id": string,"updated_at"?: string
                   }
                   Update: {
-                    "created_at"?: string,"current_balance"?: number,"id"?: string,"name"?: string,"phone"?: string,"phone_last4"?: never,"shop_id"?: string,"updated_at"?: string
+                    "closed_at"?: string | null,"created_at"?: string,"current_balance"?: number,"erased_at"?: string | null,"id"?: string,"name"?: string | null,"phone"?: string | null,"phone_last4"?: never,"shop_id"?: string,"updated_at"?: string
                   }
                   Relationships: [
                     {
@@ -174,14 +174,23 @@ isOneToOne: false
                 }
           }
           Functions: {
-            "cancel_transaction":
+            "add_shop_member":
+{ Args: { "p_actor_user_id": string,"p_email": string,"p_role": string,"p_shop_id": string }; Returns: Json
+                           },
+"cancel_transaction":
 { Args: { "p_actor_user_id": string,"p_idempotency_key": string,"p_reason"?: string,"p_transaction_id": string }; Returns: Json
                            },
 "charge_balance":
 { Args: { "p_actor_user_id": string,"p_amount": number,"p_customer_id": string,"p_idempotency_key": string,"p_memo"?: string }; Returns: Json
                            },
+"close_customer":
+{ Args: { "p_actor_user_id": string,"p_customer_id": string }; Returns: Json
+                           },
 "create_customer":
 { Args: { "p_actor_user_id": string,"p_name": string,"p_phone": string,"p_pin"?: string,"p_shop_id": string }; Returns: Json
+                           },
+"create_shop":
+{ Args: { "p_actor_user_id": string,"p_name": string }; Returns: Json
                            },
 "deactivate_kiosk":
 { Args: { "p_actor_user_id": string,"p_kiosk_id": string }; Returns: Json
@@ -189,11 +198,17 @@ isOneToOne: false
 "deduct_balance":
 { Args: { "p_actor_user_id": string,"p_amount": number,"p_customer_id": string,"p_idempotency_key": string,"p_memo"?: string }; Returns: Json
                            },
+"erase_customer":
+{ Args: { "p_actor_user_id": string,"p_customer_id": string }; Returns: Json
+                           },
 "kiosk_balance":
 { Args: { "p_kiosk_key": string,"p_phone": string,"p_pin": string }; Returns: Json
                            },
 "kiosk_pay":
 { Args: { "p_amount": number,"p_idempotency_key": string,"p_kiosk_key": string,"p_phone": string,"p_pin": string }; Returns: Json
+                           },
+"list_shop_members":
+{ Args: { "p_actor_user_id": string,"p_shop_id": string }; Returns: Json
                            },
 "reconcile_balances":
 { Args: Record<PropertyKey, never>; Returns: {
@@ -203,6 +218,9 @@ isOneToOne: false
 "register_kiosk":
 { Args: { "p_actor_user_id": string,"p_name": string,"p_shop_id": string }; Returns: Json
                            },
+"remove_shop_member":
+{ Args: { "p_actor_user_id": string,"p_shop_id": string,"p_user_id": string }; Returns: Json
+                           },
 "set_pin":
 { Args: { "p_actor_user_id": string,"p_customer_id": string,"p_pin": string }; Returns: Json
                            },
@@ -211,6 +229,12 @@ isOneToOne: false
                            },
 "update_customer":
 { Args: { "p_actor_user_id": string,"p_customer_id": string,"p_name"?: string,"p_phone"?: string }; Returns: Json
+                           },
+"update_shop":
+{ Args: { "p_actor_user_id": string,"p_max_balance"?: number,"p_name"?: string,"p_pin_lock_minutes"?: number,"p_pin_max_attempts"?: number,"p_shop_id": string }; Returns: Json
+                           },
+"update_shop_member":
+{ Args: { "p_actor_user_id": string,"p_role": string,"p_shop_id": string,"p_user_id": string }; Returns: Json
                            },
 "verify_pin_atomic":
 { Args: { "p_actor_user_id"?: string,"p_customer_id": string,"p_kiosk_key"?: string,"p_pin": string }; Returns: Json

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ApiError } from './errors.ts';
+import { ApiError, isErrorCode } from './errors.ts';
 import { idempotencyKey } from './schemas.ts';
 
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -16,7 +16,29 @@ export async function readJsonBody<Schema extends z.ZodType>(
   const value = parseJson(text);
   const result = schema.safeParse(value);
   if (!result.success) {
-    throw new ApiError('validation_failed', 'The request body is not valid.', result.error.issues);
+    throw contractIssue(result.error.issues) ??
+      new ApiError('validation_failed', 'The request body is not valid.', result.error.issues);
+  }
+  return result.data;
+}
+
+/**
+ * A body whose one problem has a code of its own in the contract (a phone that is no Korean mobile
+ * number: `invalid_phone`, as SQL answers it) is refused with that code, so the caller meets the same
+ * code whichever layer saw the problem first; anything else is `validation_failed` with every issue.
+ */
+function contractIssue(issues: readonly z.core.$ZodIssue[]): ApiError | undefined {
+  if (issues.length !== 1 || issues[0].code !== 'custom') return undefined;
+  const { contract_code: code, details } = (issues[0].params ?? {}) as { contract_code?: unknown; details?: unknown };
+  if (!isErrorCode(code)) return undefined;
+  return new ApiError(code, `${issues[0].path.join('.')} ${issues[0].message}`, details ?? null);
+}
+
+// A GET route's parameters, from the query string, validated as a body would be.
+export function readQuery<Schema extends z.ZodType>(request: Request, schema: Schema): z.output<Schema> {
+  const result = schema.safeParse(Object.fromEntries(new URL(request.url).searchParams));
+  if (!result.success) {
+    throw new ApiError('validation_failed', 'The query parameters are not valid.', result.error.issues);
   }
   return result.data;
 }

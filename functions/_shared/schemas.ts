@@ -41,7 +41,12 @@ export const phone = z
   .transform((raw, ctx) => {
     const normalized = normalizeKoreanMobile(raw);
     if (normalized === null) {
-      ctx.addIssue({ code: 'custom', message: 'must be a Korean mobile number such as 010-1234-5678' });
+      // The contract's own code for it, as SQL's check_phone raises it: see contractIssue().
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be a Korean mobile number such as 010-1234-5678',
+        params: { contract_code: 'invalid_phone', details: { phone: raw } },
+      });
       return z.NEVER;
     }
     return normalized;
@@ -104,6 +109,40 @@ export const kioskBalanceBody = z.strictObject({ phone, pin });
 export const registerKioskBody = z.strictObject({ shop_id: uuid, name: displayName });
 
 export const deactivateKioskBody = z.strictObject({ kiosk_id: uuid });
+
+// The same bounds as update_shop and the shops table's checks.
+export const MAX_BALANCE_CEILING = 1_000_000_000;
+
+export const createShopBody = z.strictObject({ name: displayName });
+
+const wholeNumber = (min: number, max: number) =>
+  z.number().int({ message: 'must be a whole number' }).min(min, { message: `must be at least ${min}` }).max(max, {
+    message: `must be at most ${max}`,
+  });
+
+export const updateShopBody = z
+  .strictObject({
+    shop_id: uuid,
+    name: displayName.optional(),
+    max_balance: wholeNumber(1, MAX_BALANCE_CEILING).optional(),
+    pin_max_attempts: wholeNumber(1, 20).optional(),
+    pin_lock_minutes: wholeNumber(1, 1440).optional(),
+  })
+  .refine((body) => Object.keys(body).length > 1, { message: 'give at least one setting to change' });
+
+export const memberRole = z.enum(['owner', 'manager', 'staff'], { message: 'must be owner, manager or staff' });
+
+export const addMemberBody = z.strictObject({
+  shop_id: uuid,
+  email: z.email({ message: 'must be an email address' }).max(255, { message: 'is too long for an email address' }),
+  role: memberRole,
+});
+
+export const updateMemberBody = z.strictObject({ shop_id: uuid, user_id: uuid, role: memberRole });
+
+export const removeMemberBody = z.strictObject({ shop_id: uuid, user_id: uuid });
+
+export const shopQuery = z.strictObject({ shop_id: uuid });
 
 // Header credentials: visible ASCII only, and bounded so that garbage never reaches the database.
 const headerToken = z.string().regex(/^[\x21-\x7e]{1,200}$/);

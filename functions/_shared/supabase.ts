@@ -30,4 +30,7 @@ export const supabase = createClient<Database>(supabaseUrl, requiredEnv('SUPABAS
 export const staffUserId = createStaffVerifier({
   jwtSecret: Deno.env.get('JWT_SECRET') || undefined,
   supabaseUrl,
+  // Supabase's template reads SB_JWT_ISSUER first: under `supabase functions serve` the functions see
+  // SUPABASE_URL as the Docker-internal http://kong:8000, while tokens name the public API URL.
+  issuer: Deno.env.get('SB_JWT_ISSUER') || `${supabaseUrl}/auth/v1`,
 });

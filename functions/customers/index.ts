@@ -1,6 +1,6 @@
 import { staffAction } from '../_shared/actions.ts';
 import { createRouter } from '../_shared/router.ts';
-import { createCustomerBody, updateCustomerBody } from '../_shared/schemas.ts';
+import { createCustomerBody, customerBody, updateCustomerBody } from '../_shared/schemas.ts';
 import { supabase } from '../_shared/supabase.ts';
 
 Deno.serve(
@@ -25,6 +25,18 @@ Deno.serve(
           p_name: body.name,
           p_phone: body.phone,
         }),
+      ),
+    },
+    // Closing needs a zero balance; erasing (owner only, closed customers only) empties the name and
+    // phone and deletes the PIN, while the ledger keeps every row.
+    close: {
+      POST: staffAction(customerBody, (actor, body) =>
+        supabase.rpc('close_customer', { p_actor_user_id: actor, p_customer_id: body.customer_id }),
+      ),
+    },
+    erase: {
+      POST: staffAction(customerBody, (actor, body) =>
+        supabase.rpc('erase_customer', { p_actor_user_id: actor, p_customer_id: body.customer_id }),
       ),
     },
   }),

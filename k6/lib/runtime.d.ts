@@ -9,7 +9,3 @@ declare var console: {
   debug(...values: unknown[]): void;
 };
 
-// The standard end-of-test text summary, which k6 publishes as a remote jslib module.
-declare module 'https://jslib.k6.io/k6-summary/0.1.0/index.js' {
-  export function textSummary(data: unknown, options?: { indent?: string; enableColors?: boolean }): string;
-}

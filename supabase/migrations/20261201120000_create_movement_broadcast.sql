@@ -46,7 +46,7 @@ $$;
 revoke all on function private.broadcast_movement(public.transactions, public.customers)
   from public, anon, authenticated, service_role;
 
--- As in create_shared_function_helpers, plus the broadcast after the ledger row and the balance.
+-- As in refuse_closed_customers_in_movements, plus the broadcast after the ledger row and the balance.
 create or replace function private.record_movement(
   p_customer public.customers,
   p_type text,
@@ -67,6 +67,7 @@ declare
   v_max_balance bigint;
   v_transaction public.transactions;
 begin
+  perform private.refuse_closed_customer(p_customer);
   if v_new_balance < 0 then
     perform private.raise_error('insufficient_balance', 'the balance is too low for this',
       jsonb_build_object('balance', p_customer.current_balance, 'amount', p_amount));

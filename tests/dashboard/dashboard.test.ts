@@ -3,8 +3,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../support/browser.ts';
 import { db } from '../support/clients.ts';
 import { stackEnv } from '../support/env.ts';
 import type { LoadSummary } from './load_summary.ts';
@@ -12,12 +13,6 @@ import { startDashboard, type RunningDashboard } from './server.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SCREENSHOT = path.join(root, 'reports/dashboard.png');
-
-// Debian's chromium, never a downloaded browser; flags keep it from reaching the network.
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
 
 const NOW = Date.parse('2026-11-24T09:00:00Z');
 
@@ -161,15 +156,13 @@ async function freePort(): Promise<number> {
 
 describe('the test dashboard in headless Chromium', () => {
   let reportsDir: string;
-  let profileDir: string;
   let dashboard: RunningDashboard;
-  let browser: BrowserContext;
+  let browser: Browser;
   let page: Page;
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
     reportsDir = await mkdtemp(path.join(tmpdir(), 'comings-dashboard-reports-'));
-    profileDir = await mkdtemp(path.join(tmpdir(), 'comings-dashboard-chromium-'));
     await mkdir(path.join(reportsDir, 'load'));
     await writeFile(path.join(reportsDir, 'vitest.json'), JSON.stringify(latestRun));
     await writeFile(path.join(reportsDir, 'vitest-database.json'), JSON.stringify(olderDatabaseRun));
@@ -179,13 +172,8 @@ describe('the test dashboard in headless Chromium', () => {
     await writeFile(path.join(reportsDir, 'load/half-written.json'), JSON.stringify({ scenario: 'mix', started_at: '2026-11-24T08:00:00Z' }));
 
     dashboard = await startDashboard({ port: 0, host: '127.0.0.1', reportsDir, dbUrl: stackEnv().DB_URL });
-    browser = await chromium.launchPersistentContext(profileDir, {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1280, height: 1000 },
-    });
-    page = browser.pages()[0] ?? (await browser.newPage());
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
     page.on('pageerror', (error) => pageErrors.push(error.message));
     await page.goto(`${dashboard.url}/dashboard.html`);
     await page.waitForSelector('body[data-state="ready"][data-live="ready"]', { timeout: 20_000 });
@@ -195,7 +183,6 @@ describe('the test dashboard in headless Chromium', () => {
     await browser?.close();
     await dashboard?.close();
     await rm(reportsDir, { recursive: true, force: true });
-    await rm(profileDir, { recursive: true, force: true });
   });
 
   it('renders with no script error and chart.js served locally', async () => {

@@ -249,7 +249,7 @@ describe('the Supabase advisors', () => {
     const cli = path.join(import.meta.dirname, '..', '..', 'node_modules', '.bin', 'supabase');
     const { stdout } = await promisify(execFile)(
       cli,
-      ['db', 'advisors', '--db-url', stackEnv().DB_URL, '--type', 'all', '--level', 'info', '--output-format', 'json'],
+      ['db', 'advisors', `--remote=${stackEnv().DB_URL}`, '--type', 'all', '--level', 'info', '--output-format', 'json'],
       { env: { ...process.env, SUPABASE_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' }, timeout: 60_000 },
     );
     const report = JSON.parse(stdout) as { results: { name: string; detail: string }[] };

@@ -175,6 +175,14 @@ describe('the RPC functions', () => {
     kiosk_balance: { p_kiosk_key: 'k', p_phone: '010-1111-2222', p_pin: '1234' },
     register_kiosk: { p_actor_user_id: null, p_shop_id: null, p_name: 'x' },
     deactivate_kiosk: { p_actor_user_id: null, p_kiosk_id: null },
+    create_shop: { p_actor_user_id: null, p_name: 'x' },
+    update_shop: { p_actor_user_id: null, p_shop_id: null, p_name: 'x' },
+    list_shop_members: { p_actor_user_id: null, p_shop_id: null },
+    add_shop_member: { p_actor_user_id: null, p_shop_id: null, p_email: 'a@b.kr', p_role: 'staff' },
+    update_shop_member: { p_actor_user_id: null, p_shop_id: null, p_user_id: null, p_role: 'staff' },
+    remove_shop_member: { p_actor_user_id: null, p_shop_id: null, p_user_id: null },
+    close_customer: { p_actor_user_id: null, p_customer_id: null },
+    erase_customer: { p_actor_user_id: null, p_customer_id: null },
     reconcile_balances: {},
   };
 

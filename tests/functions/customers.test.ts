@@ -44,7 +44,6 @@ describe('POST /functions/v1/customers', () => {
   it.each([
     ['an empty name', { name: '   ', phone: '010-1111-2222' }, ['name']],
     ['a name over 100 characters', { name: '가'.repeat(101), phone: '010-1111-2222' }, ['name']],
-    ['a landline phone', { name: '김철수', phone: '02-1234-5678' }, ['phone']],
     ['a 3-digit initial PIN', { name: '김철수', phone: '010-1111-2222', pin: '123' }, ['pin']],
     ['a balance field', { name: '김철수', phone: '010-1111-2222', current_balance: 1_000_000 }, []],
   ])('refuses %s with 400 validation_failed', async (_label, fields, path) => {
@@ -52,6 +51,24 @@ describe('POST /functions/v1/customers', () => {
     const answer = await callFunction('customers', asStaff(staff), { body: { shop_id: shop.id, ...fields } });
     expect(expectError(answer, 400, 'validation_failed').details[0].path).toEqual(path);
   });
+
+  it.each(['011-234-5678', '02-1234-5678', '010-1234-567', '+1 010-1234-5678', '０１０-1234-5678'])(
+    'refuses the phone %j, which is no Korean mobile number, with 400 invalid_phone as SQL does',
+    async (spelling) => {
+      const { staff, shop } = await createShopWithStaff();
+      const answer = await callFunction('customers', asStaff(staff), { body: { shop_id: shop.id, name: '김철수', phone: spelling } });
+      expect(expectError(answer, 400, 'invalid_phone').details).toEqual({ phone: spelling });
+    },
+  );
+
+  it.each(['01023456789', '+82 10-2345-6789', '010.2345.6789', '010 2345 6789', '82-10-2345-6789'])(
+    'stores the phone spelled %j as 010-2345-6789',
+    async (spelling) => {
+      const { staff, shop } = await createShopWithStaff();
+      const answer = await callFunction('customers', asStaff(staff), { body: { shop_id: shop.id, name: '이서연', phone: spelling } });
+      expect({ status: answer.status, phone: answer.body.customer?.phone }).toEqual({ status: 201, phone: '010-2345-6789' });
+    },
+  );
 });
 
 describe('PATCH /functions/v1/customers', () => {

@@ -62,6 +62,16 @@ describe('routing and request framing', () => {
     },
   );
 
+  it.each([['GET', 'no-such-function'], ['POST', 'refunds/new']])(
+    'answers %s on an unknown function (%s) with 404 route_not_found in the error JSON',
+    async (method, route) => {
+      const { staff } = await createShopWithStaff();
+      const answer = await callFunction(route, asStaff(staff), { method, ...(method === 'POST' ? { body: {} } : {}) });
+      expectError(answer, 404, 'route_not_found');
+      expect(answer.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    },
+  );
+
   it.each(['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x'])(
     'refuses a body sent as %s with 415 unsupported_media_type',
     async (contentType) => {
@@ -146,6 +156,19 @@ describe('staff credentials', () => {
     const { owner } = await createShopWithStaff();
     const { answer } = await chargeWith(await signToken({ sub: owner.id, role: 'anon' }));
     expectError(answer, 401, 'not_authenticated');
+  });
+
+  it.each([
+    ['another issuer', { iss: 'https://another-project.supabase.co/auth/v1' }],
+    ['another audience', { aud: 'service' }],
+  ])('refuses a project-signed token with %s with 401 not_authenticated', async (_, claims) => {
+    const { answer, owner } = await chargeWith(await signToken({ sub: '00000000-0000-4000-8000-00000000000b', ...claims }));
+    expectError(answer, 401, 'not_authenticated');
+    // The stack's own sign-in names the Auth URL as issuer and `authenticated` as audience, which the
+    // functions accept (every staff test in this folder signs in that way).
+    const [, payload] = owner.accessToken.split('.');
+    const signedIn = JSON.parse(Buffer.from(payload, 'base64url').toString()) as { iss: string; aud: string };
+    expect({ iss: signedIn.iss, aud: signedIn.aud }).toEqual({ iss: `${stackEnv().API_URL}/auth/v1`, aud: 'authenticated' });
   });
 
   it('refuses a signed-in user who belongs to no shop with 403 not_shop_member', async () => {

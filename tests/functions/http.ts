@@ -94,7 +94,8 @@ export async function invoke<T = any>(
 
 export function signToken(claims: Record<string, unknown>, secret = stackEnv().JWT_SECRET): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ aud: 'authenticated', role: 'authenticated', iat: now, exp: now + 3600, ...claims })
+  const iss = `${stackEnv().API_URL}/auth/v1`;
+  return new SignJWT({ iss, aud: 'authenticated', role: 'authenticated', iat: now, exp: now + 3600, ...claims })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .sign(new TextEncoder().encode(secret));
 }

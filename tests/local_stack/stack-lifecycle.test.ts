@@ -58,14 +58,32 @@ describe('the launcher on its own data folder', () => {
     ]);
   });
 
+  test('an invitation mail goes to logs/auth.log, where `supabase start` would catch it, with its link', async () => {
+    const address = `invited-${Date.now()}@test.comings.kr`;
+    const admin = createClient(stack!.apiUrl, stack!.keys.serviceRoleKey, clientOptions);
+    expect((await admin.auth.admin.inviteUserByEmail(address)).error).toBeNull();
+    const [{ confirmation_token: token }] = await query<{ confirmation_token: string }>(
+      stack!.dbUrl,
+      `select confirmation_token from auth.users where email = '${address}'`,
+    );
+    const log = await readFile(path.join(dataDir, 'logs', 'auth.log'), 'utf8');
+    expect(log).toContain(
+      `mail to ${address}: You have been invited: ${stack!.apiUrl}/auth/v1/verify?token=${token}&type=invite&redirect_to=http%3A%2F%2F127.0.0.1%3A3000`,
+    );
+  });
+
   test('a restart keeps the data and neither bootstraps nor seeds again', async () => {
     const before = await query<{ count: string }>(stack!.dbUrl, 'select count(*) from public.transactions');
+    // As a folder bootstrapped before auth.users had GoTrue's invitation columns.
+    await query(stack!.dbUrl, 'alter table auth.users drop column invited_at, drop column confirmation_sent_at');
     await stack!.stop();
     stack = await startStack({ dataDir, ports: 'free' });
     expect(stack.database).toEqual({ created: false, seed: 'kept' });
     const after = await query<{ count: string }>(stack.dbUrl, 'select count(*) from public.transactions');
     expect(after).toEqual(before);
     expect(after).toEqual([{ count: '9' }]);
+    const admin = createClient(stack.apiUrl, stack.keys.serviceRoleKey, clientOptions);
+    expect((await admin.auth.admin.inviteUserByEmail(`after-restart-${Date.now()}@test.comings.kr`)).error).toBeNull();
   });
 
   test('a reset wipes what was added and rebuilds only the demo data', async () => {

@@ -31,8 +31,9 @@ const RUNS_PER_ROUTE = Number(process.env.FUZZ_RUNS_PER_ROUTE ?? 300);
 const RIGHT_PIN = '4821';
 const BODY_LIMIT = 16 * 1024;
 
-type Kind = 'uuid' | 'amount' | 'pin' | 'phone' | 'name' | 'note';
-type Caller = 'staff' | 'owner' | 'kiosk' | 'health';
+type Kind = 'uuid' | 'amount' | 'pin' | 'phone' | 'name' | 'note' | 'email' | 'role';
+// 'user': any signed-in user (opening a shop); 'staff': any member of shop A; 'owner': its owner only.
+type Caller = 'user' | 'staff' | 'owner' | 'kiosk' | 'health';
 
 interface Route {
   method: 'POST' | 'PATCH' | 'GET';
@@ -44,6 +45,8 @@ interface Route {
   money: boolean;
   fields: Record<string, Kind>;
   required: string[];
+  // A GET route's valid query string; its faults are bad query values instead of bad bodies.
+  query?: () => Record<string, string>;
   // A body that would succeed: with it, only the fault under test can be the reason for a refusal.
   valid: () => Record<string, unknown>;
 }
@@ -66,6 +69,9 @@ let kioskKey: string;
 let kioskId: string;
 let deactivatedKioskKey: string;
 let otherShopKioskKey: string;
+// A customer at zero, and one closed: the targets of a close and an erase that would succeed.
+let closable: CustomerRecord;
+let erasable: CustomerRecord;
 let tokens: Awaited<ReturnType<typeof forgedTokens>>;
 let before: ShopsFingerprint;
 const tally = new Map<string, Map<string, number>>();
@@ -128,6 +134,48 @@ const routes: Route[] = [
     method: 'POST', path: 'kiosks/deactivate', allowed: ['POST'], caller: 'owner', money: false,
     fields: { kiosk_id: 'uuid' }, required: ['kiosk_id'],
     valid: () => ({ kiosk_id: kioskId }),
+  },
+  {
+    method: 'POST', path: 'shops', allowed: ['POST', 'PATCH'], caller: 'user', money: false,
+    fields: { name: 'name' }, required: ['name'],
+    valid: () => ({ name: '새로 여는 가게' }),
+  },
+  {
+    // The shop's own name again: accepted by mistake, it would change nothing the fingerprint misses.
+    method: 'PATCH', path: 'shops', allowed: ['POST', 'PATCH'], caller: 'owner', money: false,
+    fields: { shop_id: 'uuid', name: 'name' }, required: ['shop_id'],
+    valid: () => ({ shop_id: a.shop.id, name: a.shop.name }),
+  },
+  {
+    method: 'GET', path: 'members', allowed: ['GET', 'POST', 'PATCH'], caller: 'staff', money: false,
+    fields: { shop_id: 'uuid' }, required: ['shop_id'], valid: () => ({}),
+    query: () => ({ shop_id: a.shop.id }),
+  },
+  {
+    method: 'POST', path: 'members', allowed: ['GET', 'POST', 'PATCH'], caller: 'owner', money: false,
+    fields: { shop_id: 'uuid', email: 'email', role: 'role' }, required: ['shop_id', 'email', 'role'],
+    valid: () => ({ shop_id: a.shop.id, email: `fuzz-${newIdempotencyKey()}@test.comings.kr`, role: 'staff' }),
+  },
+  {
+    // The staff member's own role again.
+    method: 'PATCH', path: 'members', allowed: ['GET', 'POST', 'PATCH'], caller: 'owner', money: false,
+    fields: { shop_id: 'uuid', user_id: 'uuid', role: 'role' }, required: ['shop_id', 'user_id', 'role'],
+    valid: () => ({ shop_id: a.shop.id, user_id: a.staff.id, role: 'staff' }),
+  },
+  {
+    method: 'POST', path: 'members/remove', allowed: ['POST'], caller: 'owner', money: false,
+    fields: { shop_id: 'uuid', user_id: 'uuid' }, required: ['shop_id', 'user_id'],
+    valid: () => ({ shop_id: a.shop.id, user_id: a.manager.id }),
+  },
+  {
+    method: 'POST', path: 'customers/close', allowed: ['POST'], caller: 'owner', money: false,
+    fields: { customer_id: 'uuid' }, required: ['customer_id'],
+    valid: () => ({ customer_id: closable.id }),
+  },
+  {
+    method: 'POST', path: 'customers/erase', allowed: ['POST'], caller: 'owner', money: false,
+    fields: { customer_id: 'uuid' }, required: ['customer_id'],
+    valid: () => ({ customer_id: erasable.id }),
   },
   { method: 'GET', path: 'health', allowed: ['GET'], caller: 'health', money: false, fields: {}, required: [], valid: () => ({}) },
 ];
@@ -195,6 +243,13 @@ function badValue(kind: Kind): fc.Arbitrary<unknown> {
       return fc.oneof(poisoned, overlong(101), fc.constantFrom('', ' ', '\u3000', '\t\n', '\ufeff'));
     case 'note':
       return fc.oneof(poisoned, overlong(501));
+    case 'email':
+      return fc.oneof(fc.string().filter((value) => !value.includes('@')), poisoned.map((value) => `${value}@test.comings.kr`),
+        fc.constantFrom('@test.comings.kr', 'a@', 'a@b', 'a b@test.comings.kr', '<a@b.kr>', 'a@@b.kr'),
+        overlong(256).map((value) => `${value}@test.comings.kr`));
+    case 'role':
+      return fc.oneof(fc.string(), oddString, fc.constantFrom('Owner', 'OWNER', 'admin', 'service_role', ' staff', 'staff ', 'kiosk'))
+        .filter((value) => !['owner', 'manager', 'staff'].includes(value));
     case 'amount':
       throw new Error('amounts are generated as raw literals');
   }
@@ -215,7 +270,7 @@ function request(route: Route, overrides: Partial<RawRequest> & { idempotencyKey
   if (route.money && key !== null) headers['idempotency-key'] = key;
   return {
     method: route.method,
-    path: `functions/v1/${route.path}`,
+    path: `functions/v1/${route.path}${route.query ? `?${new URLSearchParams(route.query())}` : ''}`,
     body: route.method === 'GET' ? undefined : JSON.stringify(route.valid()),
     ...overrides,
     headers: { ...headers, ...overrides.headers },
@@ -323,9 +378,16 @@ function credentialFaults(route: Route): fc.Arbitrary<FuzzCase> {
       { label: 'token without exp', headers: bearer(tokens.withoutExpiry), expected: contract('not_authenticated') },
       { label: 'service_role claim', headers: bearer(tokens.serviceRoleClaim), expected: contract('not_authenticated') },
       { label: 'sub not a uuid', headers: bearer(tokens.subjectNotUuid), expected: contract('not_authenticated') },
-      { label: 'unknown user', headers: bearer(tokens.unknownUser), expected: contract('not_shop_member') },
-      { label: "another shop's owner", headers: bearer(b.owner.accessToken), expected: contract('not_shop_member') },
     );
+    // Anyone signed in may open a shop: a shop's membership matters only on routes of a shop.
+    if (route.caller === 'user') {
+      cases.push({ label: 'unknown user', headers: bearer(tokens.unknownUser), expected: contract('not_authenticated') });
+    } else {
+      cases.push(
+        { label: 'unknown user', headers: bearer(tokens.unknownUser), expected: contract('not_shop_member') },
+        { label: "another shop's owner", headers: bearer(b.owner.accessToken), expected: contract('not_shop_member') },
+      );
+    }
     if (route.caller === 'owner') {
       cases.push({ label: 'staff role', headers: bearer(a.staff.accessToken), expected: contract('insufficient_role') });
     }
@@ -396,7 +458,7 @@ function idempotencyFaults(route: Route): fc.Arbitrary<FuzzCase> {
 
 // Always tried first, whatever the seed: the spellings most likely to slip through a validator.
 function classicCases(route: Route): FuzzCase[] {
-  if (route.caller === 'health') return [];
+  if (route.caller === 'health' || route.query) return [];
   const cases = Object.entries(route.fields).flatMap(([key, kind]) =>
     kind === 'amount'
       ? ['1e3', '1000.0', '-0', '1e400', '9007199254740993', '"1000"'].map((literal) => bodyCase(route, 'bad amount', withField(route.valid(), key, literal)))
@@ -410,8 +472,32 @@ function classicCases(route: Route): FuzzCase[] {
   return cases;
 }
 
+// A GET route's query: each parameter with a bad value, missing, or joined by an unknown one.
+function queryFaults(route: Route): fc.Arbitrary<FuzzCase> {
+  const valid = route.query!();
+  const withQuery = (query: Record<string, string>, category: string): FuzzCase => ({
+    group: 'body',
+    category,
+    request: request(route, { path: `functions/v1/${route.path}?${new URLSearchParams(query)}` }),
+    expected: contract('validation_failed'),
+  });
+  return fc.oneof(
+    fc.constantFrom(...Object.keys(valid)).chain((key) =>
+      badValue(route.fields[key]).map((value) => withQuery({ ...valid, [key]: String(value) }, `bad ${route.fields[key]}`))),
+    fc.constantFrom(...Object.keys(valid)).map((key) => withQuery(Object.fromEntries(Object.entries(valid).filter(([name]) => name !== key)), 'missing field')),
+    fc.stringMatching(/^[a-z_]{1,12}$/).filter((key) => !(key in valid)).map((key) => withQuery({ ...valid, [key]: '1' }, 'extra field')),
+  );
+}
+
 function faultsOf(route: Route): fc.Arbitrary<FuzzCase> {
   if (route.caller === 'health') return fc.oneof(credentialFaults(route), methodAndPathFaults(route));
+  if (route.query) {
+    return fc.oneof(
+      { arbitrary: queryFaults(route), weight: 5 },
+      { arbitrary: credentialFaults(route), weight: 2 },
+      { arbitrary: methodAndPathFaults(route), weight: 1 },
+    );
+  }
   return fc.oneof(
     { arbitrary: fc.oneof(...bodyFaults(route)), weight: 5 },
     { arbitrary: credentialFaults(route), weight: 2 },
@@ -440,6 +526,8 @@ describe('fuzzing every edge function route with hostile input', () => {
     otherShopKioskKey = otherShops.device_key;
     const deactivated = await callFunction('kiosks/deactivate', asStaff(a.owner), { body: { kiosk_id: retired.kiosk.id } });
     expect(deactivated.status).toBe(200);
+    [closable, erasable] = await Promise.all([createCustomer(a.owner, a.shop.id), createCustomer(a.owner, a.shop.id)]);
+    expect((await callFunction('customers/close', asStaff(a.owner), { body: { customer_id: erasable.id } })).status).toBe(200);
     tokens = await forgedTokens(a.owner.id);
     before = await fingerprint([a.shop.id, b.shop.id]);
   });

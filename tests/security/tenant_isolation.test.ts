@@ -74,7 +74,7 @@ beforeAll(async () => {
      where p.customer_id = $1 and kc.kiosk_id = $2`,
     [customerB.id, kioskB.id],
   );
-  bSecrets = [b.shop.name, secretName, customerB.phone, customerB.phone.replaceAll('-', ''), String(balanceB), kioskB.key, rows[0].pin_hash, rows[0].key_hash, b.owner.email];
+  bSecrets = [b.shop.name, secretName, customerB.phone, customerB.phone.replaceAll('-', ''), String(balanceB), kioskB.key, rows[0].pin_hash, rows[0].key_hash, b.owner.email, b.manager.email, b.staff.email];
   before = await fingerprint([b.shop.id]);
 });
 
@@ -169,6 +169,14 @@ describe('RPC: no API role but service_role may call the SQL functions directly'
     ['kiosk_balance', { p_kiosk_key: kioskB.key, p_phone: customerB.phone, p_pin: B_PIN }],
     ['register_kiosk', { p_actor_user_id: b.owner.id, p_shop_id: b.shop.id, p_name: 'rogue' }],
     ['deactivate_kiosk', { p_actor_user_id: b.owner.id, p_kiosk_id: kioskB.id }],
+    ['create_shop', { p_actor_user_id: b.owner.id, p_name: 'rogue' }],
+    ['update_shop', { p_actor_user_id: b.owner.id, p_shop_id: b.shop.id, p_max_balance: 1 }],
+    ['list_shop_members', { p_actor_user_id: b.owner.id, p_shop_id: b.shop.id }],
+    ['add_shop_member', { p_actor_user_id: b.owner.id, p_shop_id: b.shop.id, p_email: a.staff.email, p_role: 'owner' }],
+    ['update_shop_member', { p_actor_user_id: b.owner.id, p_shop_id: b.shop.id, p_user_id: b.staff.id, p_role: 'owner' }],
+    ['remove_shop_member', { p_actor_user_id: b.owner.id, p_shop_id: b.shop.id, p_user_id: b.staff.id }],
+    ['close_customer', { p_actor_user_id: b.owner.id, p_customer_id: customerB.id }],
+    ['erase_customer', { p_actor_user_id: b.owner.id, p_customer_id: customerB.id }],
     ['reconcile_balances', {}],
   ];
 
@@ -184,7 +192,7 @@ describe('RPC: no API role but service_role may call the SQL functions directly'
         refused++;
       }
     }
-    expect(refused).toBe(14 * 4);
+    expect(refused).toBe(22 * 4);
   });
 
   it('keeps the private helpers out of reach: not found in the exposed schema, and the private profile refused', async () => {
@@ -198,9 +206,16 @@ describe('RPC: no API role but service_role may call the SQL functions directly'
 });
 
 describe("function routes: A's members, A's kiosk and anon get nothing with B's ids", () => {
-  const attempts = (): Array<{ route: string; body: Record<string, unknown>; money?: boolean }> => [
+  const attempts = (): Array<{ route: string; method?: string; body?: Record<string, unknown>; money?: boolean }> => [
     { route: 'customers', body: { shop_id: b.shop.id, name: '침입자', phone: uniquePhone() } },
-    { route: 'customers', body: { customer_id: customerB.id, name: '침입자' } },
+    { route: 'customers', method: 'PATCH', body: { customer_id: customerB.id, name: '침입자' } },
+    { route: 'customers/close', body: { customer_id: customerB.id } },
+    { route: 'customers/erase', body: { customer_id: customerB.id } },
+    { route: 'shops', method: 'PATCH', body: { shop_id: b.shop.id, name: '탈취', max_balance: 1 } },
+    { route: `members?shop_id=${b.shop.id}`, method: 'GET' },
+    { route: 'members', body: { shop_id: b.shop.id, email: a.staff.email, role: 'owner' } },
+    { route: 'members', method: 'PATCH', body: { shop_id: b.shop.id, user_id: b.owner.id, role: 'staff' } },
+    { route: 'members/remove', body: { shop_id: b.shop.id, user_id: b.owner.id } },
     { route: 'transactions/charge', body: { customer_id: customerB.id, amount: 1_000 }, money: true },
     { route: 'transactions/deduct', body: { customer_id: customerB.id, amount: 1_000 }, money: true },
     { route: 'transactions/cancel', body: { transaction_id: transactionB }, money: true },
@@ -214,8 +229,7 @@ describe("function routes: A's members, A's kiosk and anon get nothing with B's 
   it("answers 403 not_shop_member to A's owner and staff, and 401 not_authenticated to anon, on every staff route", async () => {
     const { ANON_KEY } = stackEnv();
     let refused = 0;
-    for (const { route, body, money } of attempts()) {
-      const method = 'customer_id' in body && route === 'customers' ? 'PATCH' : 'POST';
+    for (const { route, method = 'POST', body, money } of attempts()) {
       for (const [who, caller, status, code] of [
         ["A's owner", asStaff(a.owner), 403, 'not_shop_member'],
         ["A's staff", asStaff(a.staff), 403, 'not_shop_member'],
@@ -231,7 +245,7 @@ describe("function routes: A's members, A's kiosk and anon get nothing with B's 
         refused++;
       }
     }
-    expect(refused).toBe(10 * 3);
+    expect(refused).toBe(17 * 3);
   });
 
   it("refuses A's kiosk on B's customer: by phone it finds no such customer, by id it is not B's kiosk", async () => {
@@ -307,8 +321,8 @@ describe('after every attempt', () => {
     expect(await fingerprint([b.shop.id])).toEqual(before);
     const leaks = bodies.flatMap(({ what, text }) => bSecrets.filter((secret) => text.includes(secret)).map((secret) => `${what}: ${secret}`));
     expect(leaks).toEqual([]);
-    // 21 selects + 22 A-only reads + 63 writes + 56 RPCs + 6 private helpers + 30 staff routes
+    // 21 selects + 22 A-only reads + 63 writes + 88 RPCs + 6 private helpers + 51 staff routes
     // + 8 kiosk attempts + 1 foreign kiosk key + 30 private-table reads.
-    expect(bodies.length).toBe(237);
+    expect(bodies.length).toBe(290);
   });
 });

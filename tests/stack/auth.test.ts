@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createClient } from '@supabase/supabase-js';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
-import { anonClient, clientOptions, closeDb, createUser, db, serviceClient, stackEnv } from '../support/index.ts';
+import { anonClient, clientOptions, closeDb, createUser, db, invitationToken, serviceClient, stackEnv } from '../support/index.ts';
 
 afterAll(closeDb);
 
@@ -207,5 +207,95 @@ describe('auth (GoTrue subset) through supabase-js', () => {
       status: 403,
       body: { code: 403, error_code: 'bad_jwt' },
     });
+  });
+});
+
+describe('sign-up and invitations (GoTrue subset) through supabase-js', () => {
+  it('signUp confirms the user at once, as `enable_confirmations = false` does, and signs them in', async () => {
+    const address = email();
+    const client = anonClient();
+    const { data, error } = await client.auth.signUp({
+      email: address.toUpperCase(),
+      password: 'cafe-owner-1',
+      options: { data: { display_name: '카페 사장' } },
+    });
+    expect(error).toBeNull();
+    expect(data.user).toMatchObject({ email: address, user_metadata: { display_name: '카페 사장' } });
+    expect(data.user!.email_confirmed_at).toEqual(expect.any(String));
+    expect(decodeJwt(data.session!.access_token)).toMatchObject({ sub: data.user!.id, role: 'authenticated', email: address });
+    expect((await client.auth.getUser()).data.user?.id).toBe(data.user!.id);
+
+    const again = await anonClient().auth.signInWithPassword({ email: address, password: 'cafe-owner-1' });
+    expect(again.error).toBeNull();
+  });
+
+  it('signUp refuses a registered email and a short password, as GoTrue does', async () => {
+    const user = await createUser();
+    const taken = await anonClient().auth.signUp({ email: user.email, password: 'another one' });
+    expect(taken.error).toMatchObject({ status: 422, code: 'user_already_exists', message: 'User already registered' });
+    const weak = await anonClient().auth.signUp({ email: email(), password: '12345' });
+    expect(weak.error).toMatchObject({ status: 422, code: 'weak_password' });
+    const { rows } = await db().query('select 1 from auth.users where email = $1', [user.email]);
+    expect(rows).toHaveLength(1);
+  });
+
+  it('inviteUserByEmail makes an unconfirmed user; the link signs them in once, then they set a password', async () => {
+    const address = email();
+    const invited = await serviceClient().auth.admin.inviteUserByEmail(address, { data: { invited_by: 'test' } });
+    expect(invited.error).toBeNull();
+    expect(invited.data.user).toMatchObject({ email: address, user_metadata: { invited_by: 'test' } });
+    expect(invited.data.user!.invited_at).toEqual(expect.any(String));
+    expect(invited.data.user!.email_confirmed_at).toBeUndefined();
+    // Not confirmed and without a password: no sign-in until the link is followed.
+    const early = await anonClient().auth.signInWithPassword({ email: address, password: 'anything' });
+    expect(early.error).toMatchObject({ status: 400, code: 'invalid_credentials' });
+
+    // The link as the mail carries it, opened by a browser: no apikey, a redirect to the site.
+    const token = await invitationToken(address);
+    const link = `${stackEnv().API_URL}/auth/v1/verify?token=${token}&type=invite&redirect_to=${encodeURIComponent('http://127.0.0.1:3000/welcome')}`;
+    const followed = await fetch(link, { redirect: 'manual' });
+    expect(followed.status).toBe(303);
+    const location = new URL(followed.headers.get('location')!);
+    expect(`${location.origin}${location.pathname}`).toBe('http://127.0.0.1:3000/welcome');
+    const fragment = new URLSearchParams(location.hash.slice(1));
+    expect(fragment.get('type')).toBe('invite');
+    expect(fragment.get('token_type')).toBe('bearer');
+
+    const client = anonClient();
+    const set = await client.auth.setSession({
+      access_token: fragment.get('access_token')!,
+      refresh_token: fragment.get('refresh_token')!,
+    });
+    expect(set.error).toBeNull();
+    expect(set.data.user).toMatchObject({ id: invited.data.user!.id, email: address });
+    expect(set.data.user!.email_confirmed_at).toEqual(expect.any(String));
+    const updated = await client.auth.updateUser({ password: 'barista-pw-1' });
+    expect(updated.error).toBeNull();
+    expect(updated.data.user!.id).toBe(invited.data.user!.id);
+    const signedIn = await anonClient().auth.signInWithPassword({ email: address, password: 'barista-pw-1' });
+    expect(signedIn.error).toBeNull();
+
+    // The link is spent, and a confirmed user cannot be invited again.
+    const reused = await fetch(link, { redirect: 'manual' });
+    expect(reused.status).toBe(303);
+    expect(new URLSearchParams(new URL(reused.headers.get('location')!).hash.slice(1)).get('error_code')).toBe('otp_expired');
+    const reinvite = await serviceClient().auth.admin.inviteUserByEmail(address);
+    expect(reinvite.error).toMatchObject({ status: 422, code: 'email_exists' });
+  });
+
+  it('verifyOtp with the token hash accepts an invitation too; the anon key may not invite', async () => {
+    const address = email();
+    const asAnon = await anonClient().auth.admin.inviteUserByEmail(address);
+    expect(asAnon.error).toMatchObject({ status: 403, code: 'not_admin' });
+    expect((await serviceClient().auth.admin.inviteUserByEmail(address)).error).toBeNull();
+
+    const client = anonClient();
+    const wrong = await client.auth.verifyOtp({ token_hash: 'f'.repeat(56), type: 'invite' });
+    expect(wrong.error).toMatchObject({ status: 403, code: 'otp_expired', message: 'Email link is invalid or has expired' });
+    const { data, error } = await client.auth.verifyOtp({ token_hash: await invitationToken(address), type: 'invite' });
+    expect(error).toBeNull();
+    expect(data.session!.user.email).toBe(address);
+    const short = await client.auth.updateUser({ password: '123' });
+    expect(short.error).toMatchObject({ status: 422, code: 'weak_password' });
   });
 });

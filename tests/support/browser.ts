@@ -1,40 +1,52 @@
-// The one way the suites start a browser: headless Chromium driven by playwright-core, never a browser
-// downloaded by Playwright. Found, in order: CHROMIUM_PATH, a system Chromium (Debian's `chromium`),
-// or the Chromium shipped in the npm package @sparticuz/chromium when it is installed
-// (`npm install --no-save @sparticuz/chromium`), which unpacks itself and its libraries into /tmp.
-import { existsSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 
-const SYSTEM_CHROMIUMS = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
-
-// Flags that keep the browser from reaching the network on its own.
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
+// Flags that keep a browser from reaching the network or asking for a display.
+const OFFLINE_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
 ];
 
-interface Sparticuz {
-  executablePath(): Promise<string>;
-}
+const SYSTEM_BROWSERS = ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable'];
 
-async function chromiumPath(): Promise<string> {
-  const fromEnv = process.env.CHROMIUM_PATH;
-  if (fromEnv) return fromEnv;
-  const system = SYSTEM_CHROMIUMS.find((candidate) => existsSync(candidate));
-  if (system) return system;
-  // Not a dependency of the project: its name is a variable so that type-checking never needs it.
-  const packageName = '@sparticuz/chromium';
+function executable(file: string): boolean {
   try {
-    const loaded = (await import(packageName)) as { default: Sparticuz };
-    return await loaded.default.executablePath();
-  } catch (error) {
-    throw new Error(
-      'No Chromium found: set CHROMIUM_PATH, `apt-get install -y chromium`, or `npm install --no-save @sparticuz/chromium` ' +
-        `(${(error as Error).message})`,
-    );
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
   }
 }
 
+function systemBrowser(): string | undefined {
+  const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
+  for (const name of SYSTEM_BROWSERS) {
+    for (const dir of dirs) {
+      const file = path.join(dir, name);
+      if (executable(file)) return file;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A headless Chromium for browser tests, never downloaded at run time. In order: `CHROMIUM_PATH`, a
+ * Chromium or Chrome on `PATH`, then the Chromium that the `@sparticuz/chromium` devDependency carries
+ * inside its npm tarball (unpacked once to the OS's temporary folder), so `npm ci && npm test` needs
+ * nothing from apt.
+ */
 export async function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: await chromiumPath(), headless: true, args: CHROMIUM_ARGS });
+  const chosen = process.env.CHROMIUM_PATH || systemBrowser();
+  if (chosen) {
+    if (!executable(chosen)) throw new Error(`CHROMIUM_PATH=${chosen} is not an executable file`);
+    return chromium.launch({ executablePath: chosen, headless: true, args: OFFLINE_ARGS });
+  }
+  // Imported only when needed: unpacking its brotli archives takes a few seconds the first time.
+  const { default: packaged } = await import('@sparticuz/chromium');
+  return chromium.launch({
+    executablePath: await packaged.executablePath(),
+    headless: true,
+    args: [...packaged.args, ...OFFLINE_ARGS],
+  });
 }

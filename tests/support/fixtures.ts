@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { SupabaseClient } from '@supabase/supabase-js';
 import type { Database } from '../../functions/_shared/database.types.ts';
-import { anonClient, serviceClient } from './clients.ts';
+import { anonClient, db, serviceClient } from './clients.ts';
 
 export type ShopRole = 'owner' | 'manager' | 'staff';
 
@@ -91,4 +91,18 @@ export async function createShopWithStaff(options: Parameters<typeof createShop>
     addMember(shop.id, staff.id, 'staff'),
   ]);
   return { shop, owner, manager, staff };
+}
+
+/**
+ * The token of the invitation mail last sent to this address, as the link in it carries it
+ * (`/auth/v1/verify?token=...&type=invite`): GoTrue keeps that token hash in confirmation_token. A test
+ * reads it where any stack has it, instead of from the local stack's mail log.
+ */
+export async function invitationToken(email: string): Promise<string> {
+  const { rows } = await db().query<{ confirmation_token: string }>(
+    `select confirmation_token from auth.users where email = lower($1) and invited_at is not null`,
+    [email],
+  );
+  if (!rows[0]?.confirmation_token) throw new Error(`no pending invitation for ${email}`);
+  return rows[0].confirmation_token;
 }

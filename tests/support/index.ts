@@ -5,6 +5,7 @@ export {
   createShop,
   addMember,
   createShopWithStaff,
+  invitationToken,
   type TestUser,
   type TestShop,
   type ShopRole,

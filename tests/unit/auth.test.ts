@@ -4,10 +4,11 @@ import { createStaffVerifier, requireKioskKey } from '../../functions/_shared/au
 
 const SECRET = 'unit-test-secret-with-at-least-32-characters!!';
 const USER_ID = '3f6f0d2c-8b47-4a7e-9f55-1c2d3e4f5a6b';
-const verify = createStaffVerifier({ jwtSecret: SECRET, supabaseUrl: 'http://127.0.0.1:1' });
+const ISSUER = 'http://127.0.0.1:1/auth/v1';
+const verify = createStaffVerifier({ jwtSecret: SECRET, supabaseUrl: 'http://127.0.0.1:1', issuer: ISSUER });
 
 async function token(claims: Record<string, unknown>, options: { secret?: string; expiresIn?: string | number } = {}) {
-  return new SignJWT({ role: 'authenticated', aud: 'authenticated', sub: USER_ID, ...claims })
+  return new SignJWT({ iss: ISSUER, role: 'authenticated', aud: 'authenticated', sub: USER_ID, ...claims })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setExpirationTime(options.expiresIn ?? '1h')
     .sign(new TextEncoder().encode(options.secret ?? SECRET));
@@ -67,6 +68,19 @@ describe('staff JWT verification', () => {
     expect(await refusedCode(withBearer(`Bearer ${anonKey}`))).toEqual([401, 'not_authenticated']);
     const serviceWithSub = await token({ role: 'service_role' });
     expect(await refusedCode(withBearer(`Bearer ${serviceWithSub}`))).toEqual([401, 'not_authenticated']);
+  });
+
+  it.each([
+    ['another issuer', { iss: 'https://another-project.supabase.co/auth/v1' }],
+    ['no issuer', { iss: undefined }],
+    ['another audience', { aud: 'service' }],
+    ['no audience', { aud: undefined }],
+  ])('refuses a token with %s', async (_, claims) => {
+    expect(await refusedCode(withBearer(`Bearer ${await token(claims)}`))).toEqual([401, 'not_authenticated']);
+  });
+
+  it('accepts an audience list that names authenticated', async () => {
+    expect(await verify(withBearer(`Bearer ${await token({ aud: ['authenticated', 'other'] })}`))).toBe(USER_ID);
   });
 
   it('refuses a subject that is not a user id', async () => {
