@@ -261,10 +261,12 @@ function objectField(body: Record<string, unknown>, name: string): Record<string
 }
 
 function checkEmail(email: string): void {
+  checkCredentialLengths({ email });
   if (!EMAIL_PATTERN.test(email)) throw new AuthError(400, 'validation_failed', 'Unable to validate email address: invalid format');
 }
 
 function checkPassword(password: string): void {
+  checkCredentialLengths({ password });
   if (password.length < MIN_PASSWORD_LENGTH) {
     throw new AuthError(422, 'weak_password', `Password should be at least ${MIN_PASSWORD_LENGTH} characters.`, ['length']);
   }
