@@ -3,7 +3,8 @@
 import { createClient } from '@supabase/supabase-js';
 import { describe, expect, it } from 'vitest';
 import { asStaff, callFunction, createCustomer, registerKiosk, asKiosk, newIdempotencyKey } from '../functions/http.ts';
-import { clientOptions, createShopWithStaff, db, stackEnv, type TestUser } from '../support/index.ts';
+import { anonClient, clientOptions, createShopWithStaff, db, stackEnv, type TestUser } from '../support/index.ts';
+import { openScreen } from '../realtime/support.ts';
 
 /** What the user's token reads through REST: the shop's customers' ids. */
 async function customersSeenWith(accessToken: string): Promise<{ status: number; ids: string[] }> {
@@ -77,5 +78,24 @@ describe('REST reads refuse a signed-out session or a banned or deleted user', (
       idempotencyKey: newIdempotencyKey(),
     });
     expect([paid.status, paid.body.balance]).toEqual([200, 7_000]);
+  });
+
+  it('a signed-out member cannot join the shop\'s live channel with the token they still hold', async () => {
+    const { shop, staff } = await createShopWithStaff();
+    const before = anonClient();
+    await before.realtime.setAuth(staff.accessToken);
+    const joined = await openScreen(before, shop.id);
+    expect(joined.status).toBe('SUBSCRIBED');
+    await joined.close();
+
+    await staff.client.auth.signOut({ scope: 'global' });
+    const after = anonClient();
+    await after.realtime.setAuth(staff.accessToken);
+    const refused = await openScreen(after, shop.id);
+    try {
+      expect(refused.status).toBe('CHANNEL_ERROR');
+    } finally {
+      await refused.close();
+    }
   });
 });
