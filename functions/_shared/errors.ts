@@ -99,7 +99,9 @@ export function mapRpcFailure(failure: RpcFailure): MappedFailure {
 
 // PostgREST's answers when it cannot reach PostgreSQL (PGRST000-002), or waited too long for one of its
 // connections (PGRST003); SQLSTATEs of a statement cut short by the API roles' statement or lock timeout.
+// Connection exceptions (class 08) and a server shutting down or crashing under the call (57P01-57P03).
 const DATABASE_UNAVAILABLE = new Set(['PGRST000', 'PGRST001', 'PGRST002']);
+const DATABASE_GONE = /^(08|57P0)/;
 const TOO_SLOW = new Set(['PGRST003', '57014', '55P03']);
 // How long a client should wait before retrying (with the same Idempotency-Key for money).
 const RETRY_AFTER_SECONDS = { service_unavailable: '1', upstream_timeout: '2' } as const;
@@ -113,21 +115,20 @@ export function upstreamError(code: 'service_unavailable' | 'upstream_timeout'):
 }
 
 // An outage is not the caller's fault nor a bug: 503 when PostgREST or PostgreSQL cannot be reached
-// (status 0 is no HTTP answer at all), 504 when the bounded wait ran out.
+// (status 0 is no HTTP answer at all), 504 when the bounded wait ran out. SQL never raises a 502-504 of
+// its own, so those statuses, with whatever body (Kong's `{message}`, PostgREST's own), are outages too.
 function upstreamOutage(failure: RpcFailure): ApiError | null {
   const code = String(failure.error?.code ?? '');
   if (failure.status === 0) {
     const timedOut = String(failure.error?.message ?? '').startsWith('TimeoutError');
     return upstreamError(timedOut ? 'upstream_timeout' : 'service_unavailable');
   }
-  if (DATABASE_UNAVAILABLE.has(code)) return upstreamError('service_unavailable');
-  if (TOO_SLOW.has(code)) return upstreamError('upstream_timeout');
-  // The gateway's (Kong's) own answers carry no code: PostgREST behind it is down or too slow.
-  if (code === '' && (failure.status === 502 || failure.status === 503)) return upstreamError('service_unavailable');
+  if (TOO_SLOW.has(code) || failure.status === 504) return upstreamError('upstream_timeout');
+  if (DATABASE_UNAVAILABLE.has(code) || DATABASE_GONE.test(code)) return upstreamError('service_unavailable');
+  if (failure.status === 502 || failure.status === 503) return upstreamError('service_unavailable');
   // PostgREST whose connection broke mid-call (PostgreSQL killed under it) answers 400 with an error
   // that has neither code nor message (seen in the crash drill); no statement refused anything.
   if (code === '' && failure.error?.message === '') return upstreamError('service_unavailable');
-  if (code === '' && failure.status === 504) return upstreamError('upstream_timeout');
   return null;
 }
 

@@ -71,6 +71,8 @@ describe('outages are 503 or 504 with Retry-After, never a 500', () => {
     ['the gateway found PostgREST down', failure('', 503), 'service_unavailable', 503, '1'],
     ['the gateway gave up on PostgREST', failure('', 504), 'upstream_timeout', 504, '2'],
     ['PostgREST lost its connection mid-call (no code, no message)', failure('', 400, ''), 'service_unavailable', 503, '1'],
+    ['PostgreSQL shut down under the call', failure('57P01', 503), 'service_unavailable', 503, '1'],
+    ['a connection exception', failure('08006', 500), 'service_unavailable', 503, '1'],
   ])('%s', (_label, input, code, status, retryAfter) => {
     const mapped = mapRpcFailure(input);
     expect(mapped.kind).toBe('refusal');
