@@ -15,11 +15,33 @@ export interface AuthOptions {
   jwtExpirySeconds?: number;
   /** GoTrue's `iss`: `<API_URL>/auth/v1`. */
   issuer: string;
+  rateLimits?: Partial<AuthRateLimits>;
   /** Where a followed link lands without `redirect_to`: config.toml's `[auth] site_url`. */
   siteUrl?: string;
   /** The mail GoTrue would send (`supabase start` catches it in its mail viewer); the stack logs it. */
   sendMail?: (mail: { to: string; subject: string; link: string }) => void;
 }
+
+/** Fixed windows per client address and per account, as GoTrue's `[auth.rate_limit]`. */
+export interface AuthRateLimits {
+  windowMs: number;
+  /** Wrong passwords for one email (or phone) before every sign-in to it is refused for the window. */
+  signInFailuresPerAccount: number;
+  /** Wrong passwords from one address, whatever the account (credential stuffing). */
+  signInFailuresPerIp: number;
+  /** Refreshes from one address (GoTrue's `token_refresh`: 150 per 5 minutes). */
+  refreshesPerIp: number;
+  /** Refreshes of one user's sessions; a client refreshes about once an hour. */
+  refreshesPerUser: number;
+}
+
+export const DEFAULT_AUTH_RATE_LIMITS: AuthRateLimits = {
+  windowMs: 5 * 60_000,
+  signInFailuresPerAccount: 10,
+  signInFailuresPerIp: 100,
+  refreshesPerIp: 150,
+  refreshesPerUser: 30,
+};
 
 export type AuthHandler = (req: IncomingMessage, res: ServerResponse, path: string) => void;
 
@@ -46,6 +68,17 @@ const LOGOUT_SCOPES = new Set(['global', 'local', 'others']);
 const BCRYPT_COST = 10;
 // The same loose check GoTrue makes before it tries to send mail.
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+// GoTrue's bounds: an email of at most 255 characters; bcrypt reads at most 72 bytes of a password;
+// the tables' varchar(255) for phones and refresh tokens.
+const MAX_EMAIL_LENGTH = 255;
+const MAX_PASSWORD_BYTES = 72;
+const MAX_TOKEN_LENGTH = 255;
+// GoTrue's `security_refresh_token_reuse_interval`: a revoked token presented again this soon (two tabs
+// refreshing at once, a lost answer) gets the session's current token instead of ending the session.
+const REFRESH_TOKEN_REUSE_INTERVAL_MS = 10_000;
+// A cost-10 bcrypt hash of nothing anyone knows: an unknown email is checked against it, so that it
+// costs what a wrong password costs and timing does not tell which emails exist.
+const DUMMY_PASSWORD_HASH = '$2a$10$8Kv7lPwTb7AlbJobkaXmr.VRJB2IS7c/HOfqvwnBzcHw7HzM3JKGW';
 // config.toml: `site_url`, and `otp_expiry` (an invitation link lives as long as an email OTP).
 const DEFAULT_SITE_URL = 'http://127.0.0.1:3000';
 const OTP_EXPIRY_SECONDS = 3600;
@@ -104,6 +137,8 @@ function isBanned(user: UserRow): boolean {
 }
 
 function send(req: IncomingMessage, res: ServerResponse, status: number, body: unknown): void {
+  // The gateway answered already (its bound on a slow answer ran out).
+  if (res.headersSent) return;
   const headers: Record<string, string> = { ...CORS_HEADERS };
   if (req.headers[API_VERSION_HEADER] === API_VERSION_2024) headers[API_VERSION_HEADER] = API_VERSION_2024;
   if (body === undefined) {
@@ -132,11 +167,8 @@ function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new AuthError(413, 'request_too_large', 'Request body too large'));
-        req.destroy();
-        return;
-      }
+      // Past the limit the rest is read and dropped: the client gets the 413, not a reset connection.
+      if (size > MAX_BODY_BYTES) return reject(new AuthError(413, 'request_too_large', 'Request body too large'));
       chunks.push(chunk);
     });
     req.on('error', reject);
@@ -160,7 +192,63 @@ function stringField(body: Record<string, unknown>, name: string): string | unde
   const value = body[name];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') throw new AuthError(400, 'bad_json', `Could not read field "${name}": expected a string`);
+  // PostgreSQL text cannot hold NUL: refused here as bad input instead of failing in the query.
+  if (value.includes('\u0000')) throw new AuthError(400, 'validation_failed', `The field "${name}" contains a NUL character`);
   return value;
+}
+
+/** GoTrue's length checks, before anything reaches the database. */
+function checkCredentialLengths(fields: { email?: string; phone?: string; password?: string; refreshToken?: string }): void {
+  if (fields.email !== undefined && fields.email.length > MAX_EMAIL_LENGTH) {
+    throw new AuthError(400, 'validation_failed', 'An email address is too long');
+  }
+  if (fields.phone !== undefined && fields.phone.length > MAX_TOKEN_LENGTH) {
+    throw new AuthError(400, 'validation_failed', 'Invalid phone number format (E.164 required)');
+  }
+  if (fields.password !== undefined && Buffer.byteLength(fields.password) > MAX_PASSWORD_BYTES) {
+    throw new AuthError(400, 'validation_failed', `Password cannot be longer than ${MAX_PASSWORD_BYTES} characters`);
+  }
+  if (fields.refreshToken !== undefined && fields.refreshToken.length > MAX_TOKEN_LENGTH) {
+    throw new AuthError(400, 'refresh_token_not_found', 'Invalid Refresh Token: Refresh Token Not Found');
+  }
+}
+
+/** Counts per key in fixed windows; a key over its limit is refused until its window ends. */
+class WindowCounter {
+  private readonly counts = new Map<string, { count: number; resetAt: number }>();
+
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number,
+  ) {}
+
+  isOver(key: string): boolean {
+    const entry = this.counts.get(key);
+    return entry !== undefined && entry.resetAt > Date.now() && entry.count >= this.limit;
+  }
+
+  /** Counts one more event for the key; true when that takes it over the limit. */
+  add(key: string): boolean {
+    const now = Date.now();
+    let entry = this.counts.get(key);
+    if (!entry || entry.resetAt <= now) {
+      if (this.counts.size > 10_000) this.forgetExpired(now);
+      entry = { count: 0, resetAt: now + this.windowMs };
+      this.counts.set(key, entry);
+    }
+    entry.count++;
+    return entry.count > this.limit;
+  }
+
+  private forgetExpired(now: number): void {
+    for (const [key, entry] of this.counts) if (entry.resetAt <= now) this.counts.delete(key);
+  }
+}
+
+const rateLimited = () => new AuthError(429, 'over_request_rate_limit', 'Request rate limit reached');
+
+function clientAddress(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? 'unknown';
 }
 
 function objectField(body: Record<string, unknown>, name: string): Record<string, unknown> | undefined {
@@ -173,10 +261,12 @@ function objectField(body: Record<string, unknown>, name: string): Record<string
 }
 
 function checkEmail(email: string): void {
+  checkCredentialLengths({ email });
   if (!EMAIL_PATTERN.test(email)) throw new AuthError(400, 'validation_failed', 'Unable to validate email address: invalid format');
 }
 
 function checkPassword(password: string): void {
+  checkCredentialLengths({ password });
   if (password.length < MIN_PASSWORD_LENGTH) {
     throw new AuthError(422, 'weak_password', `Password should be at least ${MIN_PASSWORD_LENGTH} characters.`, ['length']);
   }
@@ -198,6 +288,15 @@ export function createAuthHandler(options: AuthOptions): AuthHandler {
   const siteUrl = options.siteUrl ?? DEFAULT_SITE_URL;
   const secret = new TextEncoder().encode(options.jwtSecret);
   const expiry = options.jwtExpirySeconds ?? 3600;
+  const limits = { ...DEFAULT_AUTH_RATE_LIMITS, ...options.rateLimits };
+  const signInFailures = {
+    perAccount: new WindowCounter(limits.signInFailuresPerAccount, limits.windowMs),
+    perIp: new WindowCounter(limits.signInFailuresPerIp, limits.windowMs),
+  };
+  const refreshes = {
+    perIp: new WindowCounter(limits.refreshesPerIp, limits.windowMs),
+    perUser: new WindowCounter(limits.refreshesPerUser, limits.windowMs),
+  };
 
   async function claimsOf(req: IncomingMessage): Promise<JWTPayload> {
     try {
@@ -260,24 +359,33 @@ export function createAuthHandler(options: AuthOptions): AuthHandler {
     };
   }
 
-  async function passwordGrant(body: Record<string, unknown>) {
+  async function passwordGrant(req: IncomingMessage, body: Record<string, unknown>) {
     const email = stringField(body, 'email');
     const phone = stringField(body, 'phone');
     const password = stringField(body, 'password') ?? '';
     if ((email && phone) || (!email && !phone)) {
       throw new AuthError(400, 'validation_failed', 'Only an email address or phone number should be provided on login.');
     }
-    // A wrong password and an unknown user get the same answer, so the endpoint does not reveal who exists.
+    checkCredentialLengths({ email, phone, password });
+    const account = email ? `email:${email.toLowerCase()}` : `phone:${phone}`;
+    const ip = clientAddress(req);
+    // Once over the limit even the right password is refused, so guessing gains nothing.
+    if (signInFailures.perAccount.isOver(account) || signInFailures.perIp.isOver(ip)) throw rateLimited();
+    // A wrong password and an unknown user get the same answer at the same cost (one bcrypt of cost 10
+    // either way, against a dummy hash when no user matched), so the endpoint does not reveal who exists.
     const { rows } = await pool.query<UserRow & { password_ok: boolean }>(
       `select ${USER_COLUMNS},
-              case when coalesce(u.encrypted_password, '') = '' then false
-                   else u.encrypted_password = extensions.crypt($2, u.encrypted_password) end as password_ok
-         from auth.users u
-        where ($1::text is not null and lower(u.email) = lower($1)) or ($3::text is not null and u.phone = $3)`,
-      [email ?? null, password, phone ?? null],
+              -- Never short-circuited: the hash is computed whether or not a user matched (null is false).
+              extensions.crypt($2, coalesce(nullif(u.encrypted_password, ''), $4)) = u.encrypted_password as password_ok
+         from (values (1)) as always_one_row
+         left join auth.users u
+           on ($1::text is not null and lower(u.email) = lower($1)) or ($3::text is not null and u.phone = $3)`,
+      [email ?? null, password, phone ?? null, DUMMY_PASSWORD_HASH],
     );
     const user = rows[0];
-    if (!user || !user.password_ok || password === '') {
+    if (!user?.id || !user.password_ok || password === '') {
+      signInFailures.perAccount.add(account);
+      signInFailures.perIp.add(ip);
       throw new AuthError(400, 'invalid_credentials', 'Invalid login credentials');
     }
     if (email && !user.email_confirmed_at) throw new AuthError(400, 'email_not_confirmed', 'Email not confirmed');
@@ -306,21 +414,35 @@ export function createAuthHandler(options: AuthOptions): AuthHandler {
     return sessionResponse(signedIn, signedIn.session_id, refreshToken, method);
   }
 
-  /** Rotation: the presented token is revoked and a child issued; presenting a revoked one ends the session. */
-  async function refreshGrant(body: Record<string, unknown>) {
+  /**
+   * Rotation: the presented token is revoked and a child issued. A revoked token presented again within
+   * the reuse interval gets the session's current token; later, it ends the session (the family is revoked).
+   */
+  async function refreshGrant(req: IncomingMessage, body: Record<string, unknown>) {
     const presented = stringField(body, 'refresh_token');
     if (!presented) throw new AuthError(400, 'validation_failed', 'refresh_token required');
+    checkCredentialLengths({ refreshToken: presented });
+    if (refreshes.perIp.add(clientAddress(req))) throw rateLimited();
     const client = await pool.connect();
     try {
       await client.query('begin');
-      const found = await client.query<{ revoked: boolean; session_id: string; user_id: string }>(
-        `select revoked, session_id, user_id from auth.refresh_tokens where token = $1 for update`,
+      // The row lock makes two refreshes of one token queue: the second sees it revoked a moment ago and
+      // is answered with the first one's child (the reuse interval), so two tabs stay signed in.
+      const found = await client.query<{ revoked: boolean; session_id: string; user_id: string; revoked_ms_ago: number }>(
+        `select revoked, session_id, user_id, extract(epoch from (now() - updated_at)) * 1000 as revoked_ms_ago
+           from auth.refresh_tokens where token = $1 for update`,
         [presented],
       );
       const token = found.rows[0];
       if (!token) throw new AuthError(400, 'refresh_token_not_found', 'Invalid Refresh Token: Refresh Token Not Found');
+      if (refreshes.perUser.add(token.user_id)) throw rateLimited();
       if (token.revoked) {
-        // A revoked token coming back means it leaked or was replayed: GoTrue revokes the whole family.
+        const reused = await currentTokenWithinReuseInterval(client, token);
+        if (reused) {
+          await client.query('commit');
+          return reused;
+        }
+        // A revoked token coming back late means it leaked or was replayed: GoTrue revokes the whole family.
         await client.query(`update auth.refresh_tokens set revoked = true, updated_at = now() where session_id = $1`, [
           token.session_id,
         ]);
@@ -353,6 +475,24 @@ export function createAuthHandler(options: AuthOptions): AuthHandler {
     }
   }
 
+  /** The answer for a token revoked moments ago: the session's current token, a fresh access token. */
+  async function currentTokenWithinReuseInterval(
+    client: pg.PoolClient,
+    token: { session_id: string; user_id: string; revoked_ms_ago: number },
+  ) {
+    if (token.revoked_ms_ago > REFRESH_TOKEN_REUSE_INTERVAL_MS) return null;
+    const { rows } = await client.query<UserRow & { current_token: string }>(
+      `select ${USER_COLUMNS}, t.token as current_token
+         from auth.refresh_tokens t join auth.users u on u.id = $2::uuid
+        where t.session_id = $1::uuid and not t.revoked
+        order by t.id desc limit 1`,
+      [token.session_id, token.user_id],
+    );
+    const current = rows[0];
+    if (!current || isBanned(current)) return null;
+    return sessionResponse(current, token.session_id, current.current_token, 'token_refresh');
+  }
+
   async function logout(req: IncomingMessage, url: URL): Promise<void> {
     const scope = url.searchParams.get('scope') ?? 'global';
     if (!LOGOUT_SCOPES.has(scope)) throw new AuthError(400, 'validation_failed', `Unsupported logout scope "${scope}"`);
@@ -376,6 +516,7 @@ export function createAuthHandler(options: AuthOptions): AuthHandler {
     const email = stringField(body, 'email')?.trim().toLowerCase();
     const phone = stringField(body, 'phone');
     const password = stringField(body, 'password');
+    checkCredentialLengths({ email, phone, password });
     const userMetadata = objectField(body, 'user_metadata') ?? {};
     const appMetadata = objectField(body, 'app_metadata') ?? {};
     if (!email && !phone) throw new AuthError(400, 'validation_failed', 'Cannot create a user without either an email or phone');
@@ -531,8 +672,8 @@ export function createAuthHandler(options: AuthOptions): AuthHandler {
       case 'POST /token': {
         const body = await readJson(req);
         const grant = url.searchParams.get('grant_type');
-        if (grant === 'password') return send(req, res, 200, await passwordGrant(body));
-        if (grant === 'refresh_token') return send(req, res, 200, await refreshGrant(body));
+        if (grant === 'password') return send(req, res, 200, await passwordGrant(req, body));
+        if (grant === 'refresh_token') return send(req, res, 200, await refreshGrant(req, body));
         throw new AuthError(400, 'validation_failed', 'unsupported_grant_type');
       }
       case 'GET /user':
@@ -570,7 +711,8 @@ export function createAuthHandler(options: AuthOptions): AuthHandler {
       return;
     }
     route(req, res, path).catch((error: unknown) => {
-      if (res.headersSent) return void res.destroy();
+      // Headers sent: the gateway already answered (its bound ran out), or an answer broke off midway.
+      if (res.headersSent) return void (res.writableEnded || res.destroy());
       if (error instanceof AuthError) return sendError(req, res, error);
       console.error('auth: unexpected failure', error);
       sendError(req, res, new AuthError(500, 'unexpected_failure', 'Unexpected failure, please check server logs for more information'));

@@ -11,6 +11,8 @@ export interface FunctionsHostOptions {
   /** SUPABASE_DB_URL inside the functions. */
   dbUrl: string;
   keys: StackKeys;
+  /** How long a function waits for PostgREST before answering 504 (COMINGS_UPSTREAM_TIMEOUT_MS). */
+  upstreamTimeoutMs?: number;
   logFile: string;
   timeoutMs?: number;
 }
@@ -52,6 +54,7 @@ export async function spawnFunctionsHost(options: FunctionsHostOptions): Promise
         SUPABASE_SERVICE_ROLE_KEY: options.keys.serviceRoleKey,
         SUPABASE_DB_URL: options.dbUrl,
         JWT_SECRET: options.keys.jwtSecret,
+        ...(options.upstreamTimeoutMs ? { COMINGS_UPSTREAM_TIMEOUT_MS: String(options.upstreamTimeoutMs) } : {}),
         SUPABASE_INTERNAL_HOST_PORT: String(options.port),
       },
       logFile: options.logFile,

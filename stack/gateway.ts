@@ -16,6 +16,8 @@ export interface GatewayOptions {
   /** The functions host's base URL; `/functions/v1/name/x` is forwarded as `/name/x`, as Kong does. */
   functionsUrl: string;
   auth: AuthHandler;
+  /** No answer from an upstream within this many ms is a 504 (Kong's 60 s proxy timeouts, shortened). */
+  upstreamTimeoutMs: number;
   /** Takes the websocket upgrades of `/realtime/v1/websocket`. */
   realtime?: RealtimeServer;
 }
@@ -41,7 +43,24 @@ const INVALID_API_KEY = JSON.stringify({
   hint: 'Double check your Supabase `anon` or `service_role` API key.',
 });
 const NOT_FOUND = JSON.stringify({ message: 'no Route matched with those values' });
-const BAD_UPSTREAM = JSON.stringify({ message: 'An invalid response was received from the upstream server' });
+// An upstream that is down (refused, reset) or too slow: the client may retry, and is told when.
+const UPSTREAM_UNAVAILABLE = JSON.stringify({ message: 'The upstream server is currently unavailable' });
+const UPSTREAM_TIMEOUT = JSON.stringify({ message: 'The upstream server is timing out' });
+const RETRY_AFTER_SECONDS = { 503: '1', 504: '2' } as const;
+// PostgREST's own parse error, for a query string that is not UTF-8 (PostgREST itself answers 500).
+const INVALID_QUERY_ENCODING = JSON.stringify({
+  code: 'PGRST100',
+  details: 'the path or query string is not valid percent-encoded UTF-8',
+  hint: null,
+  message: '"failed to parse filter" (invalid UTF-8)',
+});
+// What Node refuses before a request reaches the handler, answered in the gateway's JSON shape.
+const CLIENT_ERRORS: Record<string, { status: number; reason: string; message: string }> = {
+  HPE_HEADER_OVERFLOW: { status: 431, reason: 'Request Header Fields Too Large', message: 'Request header or URL too large' },
+  HPE_URI_TOO_LONG: { status: 431, reason: 'Request Header Fields Too Large', message: 'Request header or URL too large' },
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, reason: 'Request Timeout', message: 'The request was not received in time' },
+};
+const BAD_REQUEST = { status: 400, reason: 'Bad Request', message: 'Bad request' };
 
 // Connection-level headers belong to one hop and must not be relayed (RFC 9110 §7.6.1); relaying a
 // client's `Connection: close` would also close the pooled upstream socket.
@@ -57,13 +76,72 @@ function upstream(base: string): Upstream {
   };
 }
 
-function sendJson(res: ServerResponse, status: number, body: string): void {
+function sendJson(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     'access-control-allow-origin': '*',
+    ...headers,
   });
   res.end(body);
+}
+
+function sendUpstreamFailure(res: ServerResponse, status: 503 | 504): void {
+  sendJson(res, status, status === 503 ? UPSTREAM_UNAVAILABLE : UPSTREAM_TIMEOUT, {
+    'retry-after': RETRY_AFTER_SECONDS[status],
+  });
+}
+
+/**
+ * Answers 504 when nothing has been answered within the bound, whatever the service; `onTimeout` abandons
+ * the upstream work. A response already under way is left to finish.
+ */
+function boundResponse(res: ServerResponse, timeoutMs: number, onTimeout: () => void): void {
+  const timer = setTimeout(() => {
+    if (res.headersSent) return;
+    onTimeout();
+    sendUpstreamFailure(res, 504);
+  }, timeoutMs);
+  res.once('close', () => clearTimeout(timer));
+  res.once('finish', () => clearTimeout(timer));
+}
+
+/** A request line or header Node refused (too large, malformed) gets the error JSON, then the socket closes. */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || error.code === 'ECONNRESET') return void socket.destroy();
+  const { status, reason, message } = CLIENT_ERRORS[error.code ?? ''] ?? BAD_REQUEST;
+  const body = JSON.stringify({ message });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\naccess-control-allow-origin: *\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+/**
+ * Percent-escapes that do not decode to UTF-8 (`%ff%fe`), which PostgREST would answer with a 500. A `%`
+ * that starts no escape (`like.50%`) is a literal to PostgREST, and stays one.
+ */
+function hasInvalidPercentEncoding(path: string): boolean {
+  if (!path.includes('%')) return false;
+  try {
+    decodeURIComponent(path.replace(/%(?![0-9a-fA-F]{2})/g, '%25'));
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Planned and estimated counts are the planner's guess from whole-table statistics, before RLS: on the
+ * ledger they tell any user the platform's size. Only the service role may ask for them; API roles get
+ * the rows without a count (`count=exact`, which RLS scopes, stays theirs).
+ */
+function withoutPlannerCounts(headers: IncomingHttpHeaders): void {
+  const prefer = headers.prefer;
+  if (typeof prefer !== 'string' || !/count\s*=\s*(planned|estimated)/i.test(prefer)) return;
+  const kept = prefer.split(',').filter((part) => !/^\s*count\s*=\s*(planned|estimated)\s*$/i.test(part));
+  if (kept.length === 0) delete headers.prefer;
+  else headers.prefer = kept.join(',');
 }
 
 /** The `apikey` query parameter, which Kong's key-auth accepts when the header is absent. */
@@ -98,7 +176,7 @@ function responseHeaders(upstreamRes: IncomingMessage): string[] {
   return kept;
 }
 
-function proxy(req: IncomingMessage, res: ServerResponse, target: Upstream, path: string): void {
+function proxy(req: IncomingMessage, res: ServerResponse, target: Upstream, path: string, timeoutMs: number): void {
   const upstreamReq = http.request({
     hostname: target.hostname,
     port: target.port,
@@ -108,14 +186,34 @@ function proxy(req: IncomingMessage, res: ServerResponse, target: Upstream, path
     headers: forwardHeaders(req),
   });
   upstreamReq.on('response', (upstreamRes) => {
+    // An upstream may answer before reading the whole body (PostgREST's 503 while its schema cache
+    // loads, a function's 413): the unread rest would be parsed as the next request on that socket, and
+    // its 400 handed to whoever reuses it. Such sockets are closed after the answer, never pooled.
+    if (!req.complete || !upstreamReq.writableFinished || (upstreamRes.statusCode ?? 500) >= 500) {
+      upstreamReq.shouldKeepAlive = false;
+    }
     res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, responseHeaders(upstreamRes));
     upstreamRes.pipe(res);
     upstreamRes.on('error', () => res.destroy());
+    upstreamRes.on('aborted', () => res.destroy());
+    // Answered before the whole body arrived (a 413): the rest is read from the client and dropped here,
+    // and the upstream socket, left mid-request, is not reused.
+    upstreamRes.on('end', () => {
+      if (req.complete) return;
+      req.unpipe(upstreamReq);
+      req.resume();
+      upstreamReq.destroy();
+    });
   });
   upstreamReq.on('error', () => {
-    if (res.headersSent) res.destroy();
-    else sendJson(res, 502, BAD_UPSTREAM);
+    // Refused or reset before an answer: the service is down (or restarting). After the answer started,
+    // the upstream merely stopped reading a body it had already refused (a 413): the answer finishes and
+    // the rest of the client's body is read and discarded, so the client sees the answer, not a reset.
+    if (!res.headersSent) return sendUpstreamFailure(res, 503);
+    req.unpipe(upstreamReq);
+    req.resume();
   });
+  boundResponse(res, timeoutMs, () => upstreamReq.destroy());
   // A client that goes away mid-request must not leave the upstream working for nobody.
   res.on('close', () => {
     if (!res.writableFinished) upstreamReq.destroy();
@@ -180,6 +278,8 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
     const next = remainder.charCodeAt(0);
     if (remainder !== '' && next !== 47 /* / */ && next !== 63 /* ? */) return sendJson(res, 404, NOT_FOUND);
     if (remainder === '' || next === 63) remainder = `/${remainder}`;
+    // `_internal` (the host's own listing and health) and `_shared` are not functions: never public.
+    if (service === 'functions' && remainder.startsWith('/_')) return sendJson(res, 404, NOT_FOUND);
 
     // Browsers send preflights without credentials; Kong's cors plugin answers them before key-auth.
     // The link in an auth mail is opened by a browser with no key: Kong serves /auth/v1/verify open.
@@ -193,11 +293,18 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
       if (req.headers.authorization === undefined) req.headers.authorization = `Bearer ${apiKey}`;
     }
 
-    if (service === 'rest') proxy(req, res, rest, remainder);
-    else if (service === 'functions') proxy(req, res, functions, remainder);
-    else options.auth(req, res, remainder);
+    if (service === 'rest') {
+      if (hasInvalidPercentEncoding(remainder)) return sendJson(res, 400, INVALID_QUERY_ENCODING);
+      if (req.headers.authorization !== `Bearer ${serviceRole}`) withoutPlannerCounts(req.headers);
+      proxy(req, res, rest, remainder, options.upstreamTimeoutMs);
+    } else if (service === 'functions') proxy(req, res, functions, remainder, options.upstreamTimeoutMs);
+    else {
+      boundResponse(res, options.upstreamTimeoutMs, () => undefined);
+      options.auth(req, res, remainder);
+    }
   });
   server.keepAliveTimeout = 65_000;
+  server.on('clientError', answerClientError);
   server.on('upgrade', (req, socket, head) => upgradeRealtime(options, req, socket, head));
 
   return new Promise((resolve, reject) => {

@@ -1,5 +1,5 @@
 import { appendFileSync, existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
@@ -36,6 +36,43 @@ export interface StartStackOptions {
   keys?: StackKeys;
   /** Progress lines; silent when omitted. */
   log?: (line: string) => void;
+  /** A child's death and restart, said loudly; stderr unless told (always also in logs/supervisor.log). */
+  warn?: (line: string) => void;
+  supervision?: Partial<SupervisionPolicy>;
+  /** How long the gateway and the functions wait for an upstream before answering 504. */
+  timeouts?: Partial<UpstreamTimeouts>;
+}
+
+/** When the supervisor restarts a child that died, and when it gives up on the stack. */
+export interface SupervisionPolicy {
+  /** A child that dies this many times within `windowMs` is not restarted again: the stack stops. */
+  maxDeaths: number;
+  windowMs: number;
+  /** The wait before the first restart, doubled for each further death in the window, up to `maxBackoffMs`. */
+  firstBackoffMs: number;
+  maxBackoffMs: number;
+}
+
+export const DEFAULT_SUPERVISION: SupervisionPolicy = { maxDeaths: 5, windowMs: 60_000, firstBackoffMs: 250, maxBackoffMs: 8_000 };
+
+export interface UpstreamTimeouts {
+  /** The functions' bound on one PostgREST call: above the API roles' 8 s statement timeout, so SQL answers first. */
+  functionsMs: number;
+  /** The gateway's bound on any upstream's first byte: above the functions' bound, so theirs answers first. */
+  gatewayMs: number;
+}
+
+export const DEFAULT_UPSTREAM_TIMEOUTS: UpstreamTimeouts = { functionsMs: 10_000, gatewayMs: 15_000 };
+
+/** One automatic restart of a child that died unasked. */
+export interface ChildRestart {
+  service: ServiceName;
+  exit: ChildExit;
+  /** Deaths of this child within the policy's window, this one included. */
+  deathsInWindow: number;
+  backoffMs: number;
+  /** From the death to the new child answering. */
+  downMs: number;
 }
 
 export type ServiceName = 'postgres' | 'postgrest' | 'functions';
@@ -53,13 +90,22 @@ export interface RunningStack {
   /** Milliseconds per start-up step, in order, and the total. */
   timings: { step: string; ms: number }[];
   startupMs: number;
-  /** Resolves with the first child that exits without being asked to: the stack is then broken. */
+  /**
+   * Resolves with the last exit of a child that kept dying (the policy's `maxDeaths` within its window):
+   * the supervisor has given up and the stack is broken. A single death is restarted, not reported here.
+   */
   died: Promise<ChildExit>;
+  /** Every automatic restart so far, oldest first. */
+  restarts: ChildRestart[];
+  /** Resolves at the next automatic restart of `service` (crash drills wait on it). */
+  nextRestart(service: ServiceName): Promise<ChildRestart>;
+  /** Crash drills: SIGSTOP or SIGCONT to one child (a hung process, not a dead one). */
+  signal(service: ServiceName, signal: 'SIGSTOP' | 'SIGCONT'): void;
   /** Restarts one child in place with the same settings (crash drills); the data is kept. */
   restart(service: ServiceName): Promise<void>;
   /**
    * Crash drills: sends the signal (SIGKILL unless told) to one child and resolves with its exit. The
-   * supervisor is not told beforehand, so the exit counts as a death (`expected: false`, and `died`).
+   * supervisor is not told beforehand, so the exit counts as a death (`expected: false`) and is restarted.
    */
   kill(service: ServiceName, signal?: 'SIGKILL' | 'SIGTERM' | 'SIGQUIT'): Promise<ChildExit>;
   /** Stops every part, the gateway first and PostgreSQL last. Safe to call more than once. */
@@ -124,6 +170,15 @@ export async function wipeDataDir(dataDir: string): Promise<void> {
   await rm(dataDir, { recursive: true, force: true });
 }
 
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(() => (signal.removeEventListener('abort', onAbort), resolve()), ms);
+    const onAbort = () => (clearTimeout(timer), resolve());
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 async function readState(file: string): Promise<StackState> {
   if (!existsSync(file)) return { seeded: false };
   return JSON.parse(await readFile(file, 'utf8')) as StackState;
@@ -132,6 +187,8 @@ async function readState(file: string): Promise<StackState> {
 export async function startStack(options: StartStackOptions): Promise<RunningStack> {
   const started = performance.now();
   const log = options.log ?? (() => undefined);
+  const policy = { ...DEFAULT_SUPERVISION, ...options.supervision };
+  const upstreamTimeouts = { ...DEFAULT_UPSTREAM_TIMEOUTS, ...options.timeouts };
   const timings: { step: string; ms: number }[] = [];
   async function step<T>(name: string, work: () => Promise<T>): Promise<T> {
     const t0 = performance.now();
@@ -164,12 +221,61 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
   let reportDeath!: (exit: ChildExit) => void;
   const died = new Promise<ChildExit>((resolve) => (reportDeath = resolve));
 
+  const supervisorLog = path.join(logDir, 'supervisor.log');
+  const warn = (line: string) => {
+    (options.warn ?? ((text: string) => console.error(text)))(line);
+    void appendFile(supervisorLog, `${new Date().toISOString()} ${line}\n`).catch(() => undefined);
+  };
+  const deaths = new Map<ServiceName, number[]>();
+  const restarts: ChildRestart[] = [];
+  const restartWaiters: { service: ServiceName; resolve: (restart: ChildRestart) => void }[] = [];
+  const stopped = new AbortController();
+  const recoveries = new Set<Promise<void>>();
+
   function watch(service: ServiceName, child: SupervisedChild): void {
     children.set(service, child);
     void child.exited.then((exit) => {
       // A child replaced by restart() is no longer the one this stack runs.
-      if (!exit.expected && !stopping && children.get(service) === child) reportDeath(exit);
+      if (exit.expected || stopping || children.get(service) !== child) return;
+      const recovery = recover(service, exit, child.logFile).finally(() => recoveries.delete(recovery));
+      recoveries.add(recovery);
     });
+  }
+
+  /** Restarts a child that died unasked, after a backoff; gives up when it keeps dying. */
+  async function recover(service: ServiceName, exit: ChildExit, logFile: string): Promise<void> {
+    const diedAt = Date.now();
+    const recent = (deaths.get(service) ?? []).filter((at) => diedAt - at < policy.windowMs);
+    recent.push(diedAt);
+    deaths.set(service, recent);
+    const how = `exit code ${exit.code}, signal ${exit.signal}; log ${logFile}`;
+    if (recent.length >= policy.maxDeaths) {
+      warn(`!!! ${service} died ${recent.length} times within ${policy.windowMs / 1000} s (${how}): not restarting it again`);
+      reportDeath(exit);
+      return;
+    }
+    const backoffMs = Math.min(policy.maxBackoffMs, policy.firstBackoffMs * 2 ** (recent.length - 1));
+    warn(`!!! ${service} died (${how}); restarting it in ${backoffMs} ms (death ${recent.length} of ${policy.maxDeaths} allowed within ${policy.windowMs / 1000} s)`);
+    await abortableSleep(backoffMs, stopped.signal);
+    if (stopping) return;
+    let child: SupervisedChild;
+    try {
+      child = await startService[service]();
+    } catch (error) {
+      if (stopping) return;
+      warn(`!!! ${service} did not restart: ${error instanceof Error ? error.message : String(error)}`);
+      return recover(service, { name: service, code: null, signal: null, expected: false }, logFile);
+    }
+    // stop() ran while the child was starting: it must not outlive the stack.
+    if (stopping) return void (await child.stop());
+    watch(service, child);
+    const restart: ChildRestart = { service, exit, deathsInWindow: recent.length, backoffMs, downMs: Date.now() - diedAt };
+    restarts.push(restart);
+    warn(`${service} restarted, answering again ${restart.downMs} ms after it died`);
+    for (const waiter of restartWaiters.filter((w) => w.service === service)) {
+      restartWaiters.splice(restartWaiters.indexOf(waiter), 1);
+      waiter.resolve(restart);
+    }
   }
 
   const startService: Record<ServiceName, () => Promise<SupervisedChild>> = {
@@ -195,6 +301,7 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
         apiUrl,
         dbUrl,
         keys,
+        upstreamTimeoutMs: upstreamTimeouts.functionsMs,
         logFile: path.join(logDir, 'functions.log'),
       }),
   };
@@ -202,6 +309,8 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
   async function stop(): Promise<void> {
     if (stopping) return;
     stopping = true;
+    stopped.abort();
+    await Promise.allSettled([...recoveries]);
     await realtime?.close();
     await gateway?.close();
     await authPool?.end();
@@ -253,6 +362,7 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
         apiKeys: { anon: keys.anonKey, serviceRole: keys.serviceRoleKey },
         restUrl,
         functionsUrl,
+        upstreamTimeoutMs: upstreamTimeouts.gatewayMs,
         auth: createAuthHandler({
           pool,
           jwtSecret: keys.jwtSecret,
@@ -280,6 +390,13 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
       timings,
       startupMs: Math.round(performance.now() - started),
       died,
+      restarts,
+      nextRestart: (service) => new Promise((resolve) => restartWaiters.push({ service, resolve })),
+      signal(service, signal) {
+        const child = children.get(service);
+        if (!child) throw new Error(`${service} is not running`);
+        child.process.kill(signal);
+      },
       async restart(service) {
         const previous = children.get(service);
         children.delete(service);

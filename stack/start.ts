@@ -51,11 +51,12 @@ async function main(): Promise<void> {
     process.exit(exitCode);
   };
   takeOverShutdownSignals((signal) => void shutdown(signal, 0));
+  // A single death is restarted by the supervisor (said on stderr); only a child that keeps dying ends the stack.
   void stack.died.then((exit) => {
     console.error(
-      `\n!!! ${exit.name} died (exit code ${exit.code}, signal ${exit.signal}); its log is in ${dataDir}/logs/${exit.name}.log`,
+      `\n!!! ${exit.name} keeps dying (last: exit code ${exit.code}, signal ${exit.signal}); its log is in ${dataDir}/logs/${exit.name}.log`,
     );
-    void shutdown(`${exit.name} died`, 1);
+    void shutdown(`${exit.name} kept dying`, 1);
   });
 
   console.log(`\nLocal Comings stack is running (started in ${(stack.startupMs / 1000).toFixed(1)} s).\n`);

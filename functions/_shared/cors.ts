@@ -7,7 +7,7 @@ export function corsHeaders(allowedMethods: readonly string[]): Record<string, s
     'Access-Control-Allow-Methods': [...allowedMethods, 'OPTIONS'].join(', '),
     'Access-Control-Allow-Headers':
       'authorization, x-client-info, apikey, content-type, idempotency-key, x-kiosk-key',
-    'Access-Control-Expose-Headers': 'x-request-id, idempotent-replayed, allow',
+    'Access-Control-Expose-Headers': 'x-request-id, idempotent-replayed, allow, retry-after',
     'Access-Control-Max-Age': '86400',
   };
 }

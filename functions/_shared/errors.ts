@@ -46,6 +46,8 @@ export const ERROR_STATUS = {
   unsupported_media_type: 415,
   pin_locked: 423,
   internal_error: 500,
+  service_unavailable: 503,
+  upstream_timeout: 504,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
@@ -86,6 +88,8 @@ export interface RpcFailure {
 // constraint violation, a network failure with status 0) was not meant for the caller: it becomes a
 // 500 and the original goes to the log only.
 export function mapRpcFailure(failure: RpcFailure): MappedFailure {
+  const outage = upstreamOutage(failure);
+  if (outage) return { kind: 'refusal', error: outage };
   const code = failure.error?.code;
   if (!isErrorCode(code) || code === 'internal_error') {
     return { kind: 'unexpected', cause: failure };
@@ -97,6 +101,41 @@ export function mapRpcFailure(failure: RpcFailure): MappedFailure {
   }
   const message = typeof failure.error?.message === 'string' ? failure.error.message : code;
   return { kind: 'refusal', error: new ApiError(code, message, parseDetails(failure.error?.details)) };
+}
+
+// PostgREST's answers when it cannot reach PostgreSQL (PGRST000-002), or waited too long for one of its
+// connections (PGRST003); SQLSTATEs of a statement cut short by the API roles' statement or lock timeout.
+// Connection exceptions (class 08) and a server shutting down or crashing under the call (57P01-57P03).
+const DATABASE_UNAVAILABLE = new Set(['PGRST000', 'PGRST001', 'PGRST002']);
+const DATABASE_GONE = /^(08|57P0)/;
+const TOO_SLOW = new Set(['PGRST003', '57014', '55P03']);
+// How long a client should wait before retrying (with the same Idempotency-Key for money).
+const RETRY_AFTER_SECONDS = { service_unavailable: '1', upstream_timeout: '2' } as const;
+
+export function upstreamError(code: 'service_unavailable' | 'upstream_timeout'): ApiError {
+  const message =
+    code === 'service_unavailable'
+      ? 'The service is briefly unavailable. Retry shortly; a money call with the same Idempotency-Key applies at most once.'
+      : 'The database did not answer in time. Retry with the same Idempotency-Key: it tells whether the first call applied.';
+  return new ApiError(code, message, null, { 'Retry-After': RETRY_AFTER_SECONDS[code] });
+}
+
+// An outage is not the caller's fault nor a bug: 503 when PostgREST or PostgreSQL cannot be reached
+// (status 0 is no HTTP answer at all), 504 when the bounded wait ran out. SQL never raises a 502-504 of
+// its own, so those statuses, with whatever body (Kong's `{message}`, PostgREST's own), are outages too.
+function upstreamOutage(failure: RpcFailure): ApiError | null {
+  const code = String(failure.error?.code ?? '');
+  if (failure.status === 0) {
+    const timedOut = String(failure.error?.message ?? '').startsWith('TimeoutError');
+    return upstreamError(timedOut ? 'upstream_timeout' : 'service_unavailable');
+  }
+  if (TOO_SLOW.has(code) || failure.status === 504) return upstreamError('upstream_timeout');
+  if (DATABASE_UNAVAILABLE.has(code) || DATABASE_GONE.test(code)) return upstreamError('service_unavailable');
+  if (failure.status === 502 || failure.status === 503) return upstreamError('service_unavailable');
+  // PostgREST whose connection broke mid-call (PostgreSQL killed under it) answers 400 with an error
+  // that has neither code nor message (seen in the crash drill); no statement refused anything.
+  if (code === '' && failure.error?.message === '') return upstreamError('service_unavailable');
+  return null;
 }
 
 // PostgREST 12 carries a raised `details` only as a string (or null), so SQL writes its structured

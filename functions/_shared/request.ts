@@ -95,6 +95,12 @@ function parseJson(text: string): unknown {
   } catch {
     throw new ApiError('invalid_json', 'The body is not valid JSON.');
   }
+  const duplicate = findDuplicateKey(text);
+  if (duplicate !== null) {
+    // JSON.parse keeps the last of two equal keys, while a proxy, a log or a signature may have read the
+    // first: `{"amount":1,"amount":30000}` must not mean two things. RFC 8259 leaves it open; we refuse.
+    throw new ApiError('invalid_json', `The body names the key "${duplicate}" twice in one object.`, { key: duplicate });
+  }
   const spelled = findNonIntegerNumberSpelling(text);
   if (spelled !== null) {
     // JSON.parse reads 1e3 and 1000.0 as the integer 1000; amounts are KRW written as plain
@@ -132,6 +138,33 @@ export function findNonIntegerNumberSpelling(json: string): string | null {
       if (/[.eE]/.test(literal)) return literal;
       i = end - 1;
     }
+  }
+  return null;
+}
+
+// Returns the first key that appears twice in one object (compared after unescaping, so `"\u0061mount"`
+// is `"amount"`), or null. Only called on text that JSON.parse accepted.
+export function findDuplicateKey(json: string): string | null {
+  const objects: (Set<string> | null)[] = []; // null for an array
+  let expectKey = false;
+  for (let i = 0; i < json.length; i++) {
+    const char = json[i];
+    if (char === '"') {
+      const start = i;
+      for (i++; json[i] !== '"'; i++) if (json[i] === '\\') i++;
+      const keys = objects[objects.length - 1];
+      if (keys && expectKey) {
+        const key = JSON.parse(json.slice(start, i + 1)) as string;
+        if (keys.has(key)) return key;
+        keys.add(key);
+        expectKey = false;
+      }
+    } else if (char === '{') {
+      objects.push(new Set());
+      expectKey = true;
+    } else if (char === '[') objects.push(null);
+    else if (char === '}' || char === ']') objects.pop();
+    else if (char === ',') expectKey = objects[objects.length - 1] !== null;
   }
   return null;
 }

@@ -2,9 +2,13 @@
 //
 // It starts a stack of its own (it kills that stack's processes, so never the shared test stack), drives
 // concurrent money traffic through the edge functions with an idempotency key on every request, and
-// kills PostgreSQL, PostgREST and the Deno functions host with SIGKILL while the traffic runs. Clients
-// retry every request that got no answer or a 5xx with the same key and the same body until it is
-// answered. Afterwards the ledger is compared with what the clients were told.
+// kills PostgreSQL, PostgREST and the Deno functions host with SIGKILL while the traffic runs; the
+// stack's supervisor restarts each (the drill never does), and the drill only waits to see it back.
+// Each round also freezes PostgREST (SIGSTOP) for longer than the functions' bound on it, so money calls
+// in flight answer 504 without knowing whether they applied. Clients retry every request that got no
+// answer or a 5xx (503 down, 504 too slow) with the same key and the same body until it is answered:
+// the retry tells which, as a replay of the applied call or its first application. Afterwards the
+// ledger is compared with what the clients were told.
 //
 // The invariant checked for the drill's shop: every request was eventually answered (none unresolved);
 // each key answered 2xx has exactly one ledger row, whose id, type, customer and amount are the ones the
@@ -18,7 +22,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { ChildExit } from '../../stack/child.ts';
-import { startStack, type RunningStack, type ServiceName } from '../../stack/stack.ts';
+import { startStack, type ChildRestart, type RunningStack, type ServiceName } from '../../stack/stack.ts';
 
 export type MoneyKind = 'charge' | 'deduct' | 'kiosk_pay' | 'cancel';
 const KINDS: MoneyKind[] = ['charge', 'deduct', 'kiosk_pay', 'cancel'];
@@ -26,15 +30,17 @@ const KINDS: MoneyKind[] = ['charge', 'deduct', 'kiosk_pay', 'cancel'];
 export interface ChaosOptions {
   /** How long traffic runs at least; it also runs until the last crash has been restarted plus `tailMs`. */
   durationMs: number;
-  /** Each round kills PostgreSQL, then PostgREST, then the functions host. */
+  /** Each round kills PostgreSQL, then PostgREST, then the functions host, then freezes PostgREST. */
   crashRounds: number;
   /** Requests in flight at once. */
   concurrency: number;
   customers?: number;
   /** Traffic before the first crash, and between one restart and the next kill. */
   gapMs?: number;
-  /** How long a killed process stays dead before it is restarted. */
-  downMs?: number;
+  /** How long PostgREST stays frozen (SIGSTOP): longer than `functionsTimeoutMs`, so calls in flight time out. */
+  stallMs?: number;
+  /** The functions' bound on PostgREST on the drill's stack (the gateway's is twice that). */
+  functionsTimeoutMs?: number;
   tailMs?: number;
   /** One attempt's limit; a request that takes longer counts as unanswered and is retried. */
   attemptTimeoutMs?: number;
@@ -72,13 +78,15 @@ interface Outcome {
   transaction: TransactionAnswer | null;
   replayed: boolean;
   attempts: number;
+  /** An attempt was answered 504: the call may or may not have applied, and only its retry could tell. */
+  timedOut: boolean;
 }
 
 export interface CrashRecord {
   service: ServiceName;
   round: number;
   exit: ChildExit;
-  /** From the kill to the restarted process answering. */
+  /** From the kill to the restarted process answering (the supervisor's restart). */
   outageMs: number;
   /** Attempts that failed (no answer or 5xx) between this kill and the next crash. */
   failedAttempts: number;
@@ -93,12 +101,21 @@ export interface ChaosReport {
   unresolved: number;
   unexpectedAnswers: { kind: MoneyKind; status: number; code: string | null }[];
   crashes: CrashRecord[];
-  /** The first death the supervisor reported through `died`. */
-  supervisorSawDeath: ChildExit | null;
+  /** The supervisor's automatic restarts, in order. */
+  restarts: ChildRestart[];
+  /** Set when the supervisor gave up on a child that kept dying (`died`): the drill must never see it. */
+  supervisorGaveUp: ChildExit | null;
+  /** PostgREST freezes, each longer than the functions' bound. */
+  stalls: number;
   retries: number;
   requestsRetried: number;
   failedAttemptsByCause: Record<string, number>;
   appliedAnswerLost: number;
+  /**
+   * Requests answered 504 at least once, by what their retry with the same key showed: the call had
+   * applied after all (a replay), had not (applied by the retry), or was refused; each has one row at most.
+   */
+  timedOutThen: { replayed: number; appliedByRetry: number; refused: number };
   ledgerRows: number;
   duplicates: number;
   missingAcknowledged: number;
@@ -168,7 +185,7 @@ async function signedInUser(stack: RunningStack, label: string): Promise<{ id: s
   return { id: user.id, token: session.access_token };
 }
 
-async function setUpShop(stack: RunningStack, db: pg.Client, customerCount: number, post: Poster) {
+export async function setUpShop(stack: RunningStack, db: pg.Client, customerCount: number, post: Poster) {
   const [owner, manager, staff] = await Promise.all(
     ['owner', 'manager', 'staff'].map((role) => signedInUser(stack, role)),
   );
@@ -199,18 +216,18 @@ async function setUpShop(stack: RunningStack, db: pg.Client, customerCount: numb
   return { shopId, actors, customers };
 }
 
-function staffHeaders(stack: RunningStack, token: string): Record<string, string> {
+export function staffHeaders(stack: RunningStack, token: string): Record<string, string> {
   return { apikey: stack.keys.anonKey, authorization: `Bearer ${token}` };
 }
 
-type Poster = (
+export type Poster = (
   route: string,
   headers: Record<string, string>,
   body: unknown,
   timeoutMs?: number,
-) => Promise<{ status: number; text: string; replayed: boolean }>;
+) => Promise<{ status: number; text: string; replayed: boolean; retryAfter: string | null }>;
 
-function poster(stack: RunningStack): Poster {
+export function poster(stack: RunningStack): Poster {
   return async (route, headers, body, timeoutMs = 10_000) => {
     const response = await fetch(`${stack.apiUrl}/functions/v1/${route}`, {
       method: 'POST',
@@ -219,23 +236,35 @@ function poster(stack: RunningStack): Poster {
       signal: AbortSignal.timeout(timeoutMs),
     });
     const text = await response.text();
-    return { status: response.status, text, replayed: response.headers.get('idempotent-replayed') === 'true' };
+    return {
+      status: response.status,
+      text,
+      replayed: response.headers.get('idempotent-replayed') === 'true',
+      retryAfter: response.headers.get('retry-after'),
+    };
   };
 }
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const log = options.log ?? (() => undefined);
   const gapMs = options.gapMs ?? 2_500;
-  const downMs = options.downMs ?? 500;
+  const stallMs = options.stallMs ?? 3_000;
+  const functionsTimeoutMs = options.functionsTimeoutMs ?? 1_500;
   const tailMs = options.tailMs ?? 1_500;
   const attemptTimeoutMs = options.attemptTimeoutMs ?? 10_000;
   const giveUpAfterMs = options.giveUpAfterMs ?? 60_000;
 
   const dataDir = await mkdtemp(path.join(tmpdir(), 'comings-chaos-'));
-  const stack = await startStack({ dataDir, ports: 'free' });
+  const stack = await startStack({
+    dataDir,
+    ports: 'free',
+    timeouts: { functionsMs: functionsTimeoutMs, gatewayMs: 2 * functionsTimeoutMs },
+    warn: (line) => log(`supervisor: ${line}`),
+  });
   log(`chaos stack at ${stack.apiUrl} (db ${stack.dbUrl}), started in ${stack.startupMs} ms; data in ${dataDir}`);
-  let supervisorSawDeath: ChildExit | null = null;
-  void stack.died.then((exit) => (supervisorSawDeath = exit));
+  let supervisorGaveUp: ChildExit | null = null;
+  void stack.died.then((exit) => (supervisorGaveUp = exit));
+  let stalls = 0;
 
   let report: ChaosReport | undefined;
   try {
@@ -254,6 +283,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     async function send(operation: Operation): Promise<Outcome> {
       const giveUpAt = Date.now() + giveUpAfterMs;
       const headers = { ...operation.headers, 'idempotency-key': operation.key };
+      let timedOut = false;
       for (let attempt = 1; ; attempt++) {
         let cause: string;
         try {
@@ -268,15 +298,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
               transaction: ok ? body.transaction : null,
               replayed: answer.replayed,
               attempts: attempt,
+              timedOut,
             };
           }
           cause = `http ${answer.status}`;
+          if (answer.status === 504) timedOut = true;
         } catch (error) {
           cause = error instanceof Error && error.name === 'TimeoutError' ? 'timeout' : 'no answer';
         }
         failures.push({ at: Date.now(), cause });
         if (Date.now() > giveUpAt) {
-          return { operation, status: null, code: null, transaction: null, replayed: false, attempts: attempt };
+          return { operation, status: null, code: null, transaction: null, replayed: false, attempts: attempt, timedOut };
         }
         // Exponential backoff with jitter, so that a restarted service is not met by every client at once.
         await sleep(Math.min(1_000, 50 * 2 ** (attempt - 1)) * (0.5 + Math.random()));
@@ -354,13 +386,20 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           await pause(gapMs, options.signal);
           if (options.signal?.aborted) return;
           const killedAt = Date.now();
+          const restarted = stack.nextRestart(service);
           const exit = await stack.kill(service, 'SIGKILL');
-          await sleep(downMs);
-          await stack.restart(service);
+          await restarted;
           const outageMs = Date.now() - killedAt;
           crashes.push({ service, round, exit, outageMs, killedAt });
-          log(`round ${round}: ${service} killed (${exit.signal}), back after ${outageMs} ms`);
+          log(`round ${round}: ${service} killed (${exit.signal}), restarted by the supervisor after ${outageMs} ms`);
         }
+        await pause(gapMs, options.signal);
+        if (options.signal?.aborted) return;
+        stack.signal('postgrest', 'SIGSTOP');
+        await sleep(stallMs);
+        stack.signal('postgrest', 'SIGCONT');
+        stalls++;
+        log(`round ${round}: postgrest frozen for ${stallMs} ms (the functions give up after ${functionsTimeoutMs} ms)`);
       }
     })();
     await Promise.all([crashDrill, pause(options.durationMs, options.signal)]);
@@ -371,7 +410,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     log(`traffic stopped after ${trafficMs} ms; checking the ledger`);
 
     report = await verify(stack, shopId, customers, outcomes, failures, crashes, trafficMs);
-    report.supervisorSawDeath = supervisorSawDeath;
+    report.supervisorGaveUp = supervisorGaveUp;
+    report.restarts = [...stack.restarts];
+    report.stalls = stalls;
     return report;
   } finally {
     await stack.stop();
@@ -407,6 +448,7 @@ async function verify(
     const expected = new Map(customers.map((customer) => [customer.id, 0]));
     let acknowledged = 0, unresolved = 0, missingAcknowledged = 0, answerMismatches = 0, refusedButApplied = 0;
     let appliedAnswerLost = 0, retries = 0, requestsRetried = 0;
+    const timedOutThen = { replayed: 0, appliedByRetry: 0, refused: 0 };
 
     for (const outcome of outcomes) {
       const { operation, transaction } = outcome;
@@ -414,6 +456,11 @@ async function verify(
       retries += outcome.attempts - 1;
       if (outcome.attempts > 1) requestsRetried++;
       const rows = rowsByKey.get(operation.key) ?? [];
+      if (outcome.timedOut && outcome.status !== null) {
+        if (!transaction) timedOutThen.refused++;
+        else if (outcome.replayed) timedOutThen.replayed++;
+        else timedOutThen.appliedByRetry++;
+      }
       if (outcome.status === null) {
         unresolved++;
       } else if (transaction) {
@@ -482,11 +529,14 @@ async function verify(
       unresolved,
       unexpectedAnswers,
       crashes: crashRecords,
-      supervisorSawDeath: null,
+      restarts: [],
+      supervisorGaveUp: null,
+      stalls: 0,
       retries,
       requestsRetried,
       failedAttemptsByCause,
       appliedAnswerLost,
+      timedOutThen,
       ledgerRows: ledger.length,
       duplicates,
       missingAcknowledged,
@@ -528,6 +578,13 @@ export function violations(report: ChaosReport): string[] {
   for (const crash of report.crashes) {
     if (crash.exit.signal !== 'SIGKILL' || crash.exit.expected) broken.push(`${crash.service} did not die of SIGKILL unasked`);
   }
+  if (report.supervisorGaveUp) broken.push(`the supervisor gave up on ${report.supervisorGaveUp.name}`);
+  if (report.restarts.length !== report.crashes.length) {
+    broken.push(`${report.crashes.length} crashes but ${report.restarts.length} restarts by the supervisor`);
+  }
+  // An outage is a 503 or a 504, never a 500 that looks like a bug.
+  const internalErrors = report.failedAttemptsByCause['http 500'] ?? 0;
+  if (internalErrors > 0) broken.push(`attempts answered 500 during outages: ${internalErrors}`);
   return broken;
 }
 
@@ -539,16 +596,19 @@ export function formatReport(report: ChaosReport): string {
   const crashes = report.crashes.map(
     (c) => `    round ${c.round} ${c.service.padEnd(10)} ${c.exit.signal}  back after ${c.outageMs} ms  failed attempts ${c.failedAttempts}`,
   );
-  const death = report.supervisorSawDeath;
+  const gaveUp = report.supervisorGaveUp;
   const lines = [
     `operations            ${report.operations} in ${(report.trafficMs / 1000).toFixed(1)} s (${Math.round((report.operations / report.trafficMs) * 1000)}/s)`,
     ...kinds,
     `refusals              ${JSON.stringify(report.refusals)}`,
     `crashes               ${report.crashes.length}`,
     ...crashes,
-    `supervisor saw        ${death ? `${death.name} die (signal ${death.signal}, expected ${death.expected})` : 'no death'}`,
+    `supervisor restarted  ${report.restarts.map((r) => `${r.service} (${r.downMs} ms)`).join(', ') || 'nothing'}`,
+    `supervisor gave up    ${gaveUp ? `on ${gaveUp.name} (signal ${gaveUp.signal})` : 'never'}`,
+    `postgrest frozen      ${report.stalls} times`,
     `retries               ${report.retries} (requests retried ${report.requestsRetried}; failed attempts ${JSON.stringify(report.failedAttemptsByCause)})`,
     `applied, answer lost  ${report.appliedAnswerLost} (answered by a replay on retry)`,
+    `answered 504, then    ${report.timedOutThen.replayed} replayed (had applied), ${report.timedOutThen.appliedByRetry} applied by the retry, ${report.timedOutThen.refused} refused`,
     `unresolved            ${report.unresolved}`,
     `unexpected answers    ${report.unexpectedAnswers.length}${report.unexpectedAnswers.length ? ` ${JSON.stringify(report.unexpectedAnswers.slice(0, 5))}` : ''}`,
     `acknowledged keys     ${report.acknowledged}`,

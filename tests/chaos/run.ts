@@ -1,5 +1,6 @@
 // `npm run chaos`: the long crash-and-retry drill (several rounds of SIGKILL on PostgreSQL, PostgREST and
-// the functions host under money traffic). Options: --duration <s> --rounds <n> --concurrency <n>.
+// the functions host, each restarted by the supervisor, and a freeze of PostgREST past the functions'
+// bound, under money traffic). Options: --duration <s> --rounds <n> --concurrency <n>.
 import { parseArgs } from 'node:util';
 import { formatReport, runChaos, violations } from './driver.ts';
 import { takeOverShutdownSignals } from '../../stack/signals.ts';
@@ -18,8 +19,8 @@ const positive = (name: string, value: string) => {
 };
 const durationMs = positive('duration', values.duration) * 1000;
 const crashRounds = positive('rounds', values.rounds);
-// Spread the crashes over the run: three kills per round, with traffic before, between and after them.
-const gapMs = Math.max(1_500, Math.floor(durationMs / (crashRounds * 3 + 1)) - 1_000);
+// Spread the crashes over the run: three kills and a freeze per round, with traffic before, between and after them.
+const gapMs = Math.max(1_500, Math.floor(durationMs / (crashRounds * 4 + 1)) - 1_000);
 
 // Ctrl-C ends the drill early instead of leaving PostgREST and Deno behind: the ledger is still checked,
 // then the whole stack is stopped; a second Ctrl-C exits at once.

@@ -41,7 +41,7 @@ describe('CORS', () => {
       idempotencyKey: newIdempotencyKey(),
     });
     expect(answer.headers.get('access-control-allow-origin')).toBe('*');
-    expect(answer.headers.get('access-control-expose-headers')).toBe('x-request-id, idempotent-replayed, allow');
+    expect(answer.headers.get('access-control-expose-headers')).toBe('x-request-id, idempotent-replayed, allow, retry-after');
     expect(answer.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 });

@@ -107,15 +107,45 @@ describe('the launcher on its own data folder', () => {
     expect(Number(history[0].n)).toBe(files.length);
   });
 
-  test('a child that dies on its own is reported as the stack\'s death', async () => {
-    const running = stack!;
-    const rest = await fetch(`${running.restUrl}/`);
-    expect(rest.status).toBe(200);
+  test('a child that dies on its own is restarted with a backoff, said loudly; one that keeps dying stops the stack', async () => {
+    await stack!.stop();
+    const warnings: string[] = [];
+    // Three deaths a minute instead of five, so that the test kills less.
+    stack = await startStack({
+      dataDir,
+      ports: 'free',
+      supervision: { maxDeaths: 3, windowMs: 60_000, firstBackoffMs: 100 },
+      warn: (line) => warnings.push(line),
+    });
+    const running = stack;
+    let gaveUp: unknown = null;
+    void running.died.then((exit) => (gaveUp = exit));
     const { execFileSync } = await import('node:child_process');
-    const pid = execFileSync('pgrep', ['-f', `postgrest ${running.dataDir}/postgrest.conf`]).toString().trim();
-    process.kill(Number(pid), 'SIGKILL');
+    const killPostgrest = () => {
+      const pid = execFileSync('pgrep', ['-f', `postgrest ${running.dataDir}/postgrest.conf`]).toString().trim();
+      process.kill(Number(pid), 'SIGKILL');
+    };
+
+    for (const death of [1, 2]) {
+      const restarted = running.nextRestart('postgrest');
+      killPostgrest();
+      const restart = await restarted;
+      expect([restart.service, restart.exit.signal, restart.exit.expected, restart.deathsInWindow, restart.backoffMs]).toEqual([
+        'postgrest', 'SIGKILL', false, death, 100 * 2 ** (death - 1),
+      ]);
+      // Back without anyone's help: the REST root answers again, and the stack is not dead.
+      expect((await fetch(`${running.restUrl}/`)).status).toBe(200);
+      expect(gaveUp).toBeNull();
+    }
+    expect(warnings.filter((line) => line.startsWith('!!! postgrest died (exit code null, signal SIGKILL'))).toHaveLength(2);
+    const supervisorLog = await readFile(path.join(running.dataDir, 'logs', 'supervisor.log'), 'utf8');
+    expect(supervisorLog.match(/postgrest restarted/g)).toHaveLength(2);
+
+    killPostgrest();
     const death = await running.died;
     expect(death).toEqual({ name: 'postgrest', code: null, signal: 'SIGKILL', expected: false });
+    expect(warnings.at(-1)).toMatch(/^!!! postgrest died 3 times within 60 s .*: not restarting it again$/);
+    expect(running.restarts).toHaveLength(2);
   });
 });
 

@@ -53,10 +53,32 @@ describe('mapping PostgREST errors to the contract', () => {
     ['a PostgREST code', 'PGRST202', 404],
     ['a constraint violation', '23514', 400],
     ['a permission error', '42501', 401],
-    ['a network failure', '', 0],
     ['an internal_error raised by SQL', 'internal_error', 500],
   ])('treats %s as unexpected, never as a refusal', (_label, code, status) => {
     expect(mapRpcFailure(raised(code, status)).kind).toBe('unexpected');
+  });
+});
+
+describe('outages are 503 or 504 with Retry-After, never a 500', () => {
+  const failure = (code: string, status: number, message = 'failed') => ({ data: null, error: { code, message, details: null, hint: null }, status });
+  it.each([
+    ['no answer at all (connection refused)', failure('', 0, 'TypeError: fetch failed'), 'service_unavailable', 503, '1'],
+    ['the functions\' bound ran out', failure('', 0, 'TimeoutError: Signal timed out.'), 'upstream_timeout', 504, '2'],
+    ['PostgREST cannot reach PostgreSQL', failure('PGRST001', 503), 'service_unavailable', 503, '1'],
+    ['PostgREST waited too long for a connection', failure('PGRST003', 504), 'upstream_timeout', 504, '2'],
+    ['a statement timeout', failure('57014', 500), 'upstream_timeout', 504, '2'],
+    ['a lock timeout', failure('55P03', 500), 'upstream_timeout', 504, '2'],
+    ['the gateway found PostgREST down', failure('', 503), 'service_unavailable', 503, '1'],
+    ['the gateway gave up on PostgREST', failure('', 504), 'upstream_timeout', 504, '2'],
+    ['PostgREST lost its connection mid-call (no code, no message)', failure('', 400, ''), 'service_unavailable', 503, '1'],
+    ['PostgreSQL shut down under the call', failure('57P01', 503), 'service_unavailable', 503, '1'],
+    ['a connection exception', failure('08006', 500), 'service_unavailable', 503, '1'],
+  ])('%s', (_label, input, code, status, retryAfter) => {
+    const mapped = mapRpcFailure(input);
+    expect(mapped.kind).toBe('refusal');
+    const error = (mapped as { error: ApiError }).error;
+    expect([error.code, error.status, error.headers]).toEqual([code, status, { 'Retry-After': retryAfter }]);
+    expect(ERROR_STATUS[error.code]).toBe(status);
   });
 });
 
@@ -131,9 +153,10 @@ describe('rpc results', () => {
     });
   });
 
-  it('gives every contract code a 4xx status except internal_error', () => {
-    const statuses = Object.entries(ERROR_STATUS).filter(([code]) => code !== 'internal_error');
+  it('gives every contract code a 4xx status except internal_error and the two outages', () => {
+    const serverSide = new Set(['internal_error', 'service_unavailable', 'upstream_timeout']);
+    const statuses = Object.entries(ERROR_STATUS).filter(([code]) => !serverSide.has(code));
     expect(statuses.filter(([, status]) => status < 400 || status > 499)).toEqual([]);
-    expect(ERROR_STATUS.internal_error).toBe(500);
+    expect([ERROR_STATUS.internal_error, ERROR_STATUS.service_unavailable, ERROR_STATUS.upstream_timeout]).toEqual([500, 503, 504]);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  findDuplicateKey,
   findNonIntegerNumberSpelling,
   MAX_BODY_BYTES,
   readJsonBody,
@@ -108,6 +109,29 @@ describe('finding non-integer number spellings', () => {
 
   it('finds a negative exponent spelling in a nested array', () => {
     expect(findNonIntegerNumberSpelling('{"a":[1,[-2E+2]]}')).toBe('-2E+2');
+  });
+});
+
+describe('finding a key named twice in one object', () => {
+  it('finds the duplicate, also when one spelling is escaped, and at any depth', () => {
+    expect(findDuplicateKey('{"amount":1,"amount":30000}')).toBe('amount');
+    expect(findDuplicateKey('{"amount":1,"\\u0061mount":2}')).toBe('amount');
+    expect(findDuplicateKey('{"a":[{"x":1},{"y":2,"y":3}]}')).toBe('y');
+  });
+
+  it('allows the same key in different objects, and keys that look alike inside strings', () => {
+    expect(findDuplicateKey('{"a":{"id":1},"b":{"id":2},"c":[{"id":3}],"id":4}')).toBeNull();
+    expect(findDuplicateKey('{"memo":"\\"memo\\":1","amount":5}')).toBeNull();
+    expect(findDuplicateKey('[1,"a","a",{"k":"k"}]')).toBeNull();
+  });
+
+  it('makes readJsonBody refuse the body as invalid_json', async () => {
+    const request = new Request('http://x/', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: `{"customer_id":"${CUSTOMER_ID}","amount":1,"amount":30000}`,
+    });
+    await expect(readJsonBody(request, moneyBody)).rejects.toMatchObject({ code: 'invalid_json', status: 400, details: { key: 'amount' } });
   });
 });
 
