@@ -6,6 +6,7 @@ import { CpuMeter, cpuProfile, type ProcessTable, type ProcStat } from './cpu.ts
 import { openLoop } from './driver.ts';
 import type { HttpAnswer } from './http.ts';
 import { judgeSeedCriteria, ratiosOf, targetsOf, type PhaseReport } from './report.ts';
+import { profileTree } from './profile.ts';
 import { isRightMoneyAnswer, judgeHttp, judgeSqlFailure } from './scenarios.ts';
 import { percentile, PhaseRecorder } from './stats.ts';
 
@@ -286,5 +287,38 @@ describe('the CPU accounting of PostgreSQL', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+describe('the profile of a money call', () => {
+  it('puts each statement under the one that called it, and what the statements do not account for in a rest line', () => {
+    const functions = [
+      { name: 'public.pay', triggers_on: [], source: 'begin perform private.check(p); select c.x into v from public.c c where c.id = p; return private.record(v); end' },
+      { name: 'private.check', triggers_on: [], source: "begin if p < 0 then perform private.raise_error('bad'); end if; end" },
+      { name: 'private.record', triggers_on: [], source: 'begin insert into public.t (a) values (v); return 1; end' },
+    ];
+    const stat = (query: string, total_ms: number, toplevel = false) => ({ query, toplevel, calls: 100, total_ms });
+    const lines = profileTree(
+      [
+        stat('select public.pay($1)', 1_000, true),
+        stat('insert into public.t (a) values (v)', 400),
+        stat('SELECT private.check(p)', 50),
+        stat('select c.x          from public.c c where c.id = p', 100),
+        stat('SELECT 1 FROM ONLY "public"."c" x WHERE "id" OPERATOR(pg_catalog.=) $1 FOR KEY SHARE OF x', 30),
+      ],
+      functions,
+      100,
+    );
+    expect(lines.map((l) => [l.depth, l.statement.slice(0, 24), l.share])).toEqual([
+      [0, 'select public.pay($1)', 1],
+      [1, 'select private.check(p)', 0.05],
+      [1, 'select c.x from public.c', 0.1],
+      [1, 'insert into public.t (a)', 0.4],
+      [2, 'select 1 from only "publ', 0.03],
+      [2, '(rest: the write itself:', 0.37],
+      [1, '(rest: plpgsql of pay; e', 0.45],
+    ]);
+    expect(lines[0]).toMatchObject({ per_call: 1, mean_us: 10_000, us_per_call: 10_000 });
+    expect(lines.at(-1)!.statement).toBe('(rest: plpgsql of pay; expressions: record)');
   });
 });
