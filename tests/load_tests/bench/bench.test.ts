@@ -5,7 +5,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { CpuMeter, cpuProfile, type ProcessTable, type ProcStat } from './cpu.ts';
 import { openLoop } from './driver.ts';
 import type { HttpAnswer } from './http.ts';
-import { judgeSeedCriteria, ratiosOf, targetsOf, type PhaseReport } from './report.ts';
+import { cpuAccountingWarnings, judgeSeedCriteria, ratiosOf, targetsOf, type PhaseReport } from './report.ts';
 import { profileTree } from './profile.ts';
 import { isRightMoneyAnswer, judgeHttp, judgeSqlFailure } from './scenarios.ts';
 import { percentile, PhaseRecorder } from './stats.ts';
@@ -135,6 +135,14 @@ describe('the report', () => {
       ['kiosk payments alone (PIN included)', true],
     ]);
     expect(targets[1]).toMatchObject({ reported: true, measured: '25.0 % (2000 vs 8000 req/s bare)' });
+  });
+
+  it('warns when the SQL deduct\'s PostgreSQL CPU is far from the PostgREST deduct\'s, as when phase 1 lost its backends', () => {
+    const cpu = (postgres: number) => ({ ms_per_request: { gateway: 0, functions: 0, postgrest: 0, postgres, driver: 0, total: postgres }, cpu_ceiling_rps: 0 });
+    const rpc = phase('rpc-deduct', 1_000, { cpu: cpu(1.0) });
+    expect(cpuAccountingWarnings([phase('sql-deduct', 2_000, { cpu: cpu(0.026) }), rpc])).toHaveLength(1);
+    expect(cpuAccountingWarnings([phase('sql-deduct', 2_000, { cpu: cpu(0.64) }), rpc])).toEqual([]);
+    expect(cpuAccountingWarnings([phase('sql-deduct', 2_000, { cpu: cpu(0.64) })])).toEqual([]);
   });
 
   it('says a target is not measured when its phases did not run', () => {

@@ -20,7 +20,7 @@ import { createBareDeduct } from './bare.ts';
 import { closedLoop, openLoop, type Iteration, type Measured } from './driver.ts';
 import { ledgerRowCount, mismatchCount, serviceRolePool, setUp, type Fixture } from './fixture.ts';
 import { HttpClient } from './http.ts';
-import { formatReport, judgeSeedCriteria, ratiosOf, targetsOf, type BenchReport, type PhaseReport } from './report.ts';
+import { cpuAccountingWarnings, formatReport, judgeSeedCriteria, ratiosOf, targetsOf, type BenchReport, type PhaseReport } from './report.ts';
 import * as scenario from './scenarios.ts';
 import { benchTarget } from './target.ts';
 
@@ -169,6 +169,8 @@ function readOptions(argv: string[]): Options {
   };
   const positive = (name: keyof typeof values, max: number) => integer(name, 1, max);
   const phases = String(values.phases).split(',').map((p) => p.trim()).filter(Boolean);
+  // The SQL phases are judged against the bare deduct measured in the same run.
+  if (phases.some((id) => id === 'sql-deduct' || id === 'sql-kiosk-pay') && !phases.includes('sql-bare-deduct')) phases.unshift('sql-bare-deduct');
   const unknown = phases.filter((id) => !PHASES.some((p) => p.id === id));
   if (unknown.length > 0) throw new Error(`unknown phase(s) ${unknown.join(', ')}; the phases are ${PHASES.map((p) => p.id).join(', ')}`);
   return {
@@ -268,6 +270,7 @@ async function main(): Promise<void> {
       phases,
       ratios,
       targets: targetsOf(phases, ratios, o.mixRate),
+      cpu_accounting_warnings: cpuAccountingWarnings(phases),
     };
     log(`\n${formatReport(report)}`);
     await mkdir(path.dirname(o.out), { recursive: true });
