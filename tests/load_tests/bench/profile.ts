@@ -12,7 +12,8 @@
  * this folder's postgresql.auto.conf, then the server is restarted. It applies the migrations, fills
  * the generator's dataset, and calls each function `--calls` times, one call after the other over one
  * connection as service_role (as the edge functions' PostgREST does), after `--warmup` calls that fill
- * that backend's plan caches. Per function it prints every statement pg_stat_statements saw, under
+ * that backend's plan caches; and, for scale, the bench's bare atomic deduct (phase 0) and the
+ * bcrypt check of one PIN. Per function it prints every statement pg_stat_statements saw, under
  * the statement that called it (found from the function's source), with its calls per payment, its
  * mean time and its share of the whole call; the whole call next to the client's round trip and the
  * backend's CPU time per call.
@@ -32,6 +33,7 @@ import { applyMigrations, bootstrap, PROJECT_ROOT } from '../../../stack/databas
 import { startPostgres, type RunningPostgres } from '../../../stack/postgres.ts';
 import { freePort } from '../../../stack/stack.ts';
 import { readDatasetManifest, type DatasetManifest } from '../dataset_manifest.ts';
+import { bareDeductSql } from './bare.ts';
 import { generate } from './target.ts';
 
 interface Options {
@@ -116,7 +118,7 @@ function needleOf(query: string): string {
   return (cut >= 12 ? text.slice(0, cut) : text).slice(0, 120).trim();
 }
 
-const CALLED = /\b(public|private|auth|extensions)\.([a-z_][a-z0-9_]*)\s*\(/g;
+const CALLED = /\b([a-z_][a-z0-9_]*)\.([a-z_][a-z0-9_]*)\s*\(/g;
 const FOREIGN_KEY_CHECK = /^select 1 from only "(\w+)"\."(\w+)" x where/i;
 
 /**
@@ -174,25 +176,34 @@ export function profileTree(stats: StatementStat[], functions: FunctionSource[],
   /** The statements of `fn`, each followed by what it runs; returns them (the direct children). */
   const expand = (fn: string, depth: number): { children: StatementStat[]; expressions: string[] } => {
     const children: StatementStat[] = [];
-    const inside = nested.filter((s) => homes.get(s)?.has(fn) && !placed.has(s)).sort((a, b) => homes.get(a)!.get(fn)! - homes.get(b)!.get(fn)!);
-    for (const statement of inside) {
-      if (placed.has(statement)) continue;
-      children.push(statement);
-      visit(statement, depth, fn);
-    }
-    // Functions the body calls outside any statement (RETURN f(...), v := f(...), IF f(...)): their
-    // statements run inside this function's own time.
     const expressions: string[] = [];
+    const inside = nested.filter((s) => homes.get(s)?.has(fn) && !placed.has(s));
     const statementTexts = inside.map((s) => squash(s.query)).join(' ');
     const source = sourceOf.get(fn)?.source ?? '';
-    for (const callee of calledIn(source)) {
-      if (statementTexts.includes(`${callee}(`) || expanded.has(callee)) continue;
-      expanded.add(callee);
-      const inner = expand(callee, depth);
-      // Named only when it ran something (raise_error, on the failure paths, does not).
-      if (inner.children.length > 0) expressions.push(callee);
-      children.push(...inner.children);
-      expressions.push(...inner.expressions);
+    const executed = asExecuted(source);
+    // In the order of the body: its statements, and the functions it calls outside any statement
+    // (RETURN f(...), v := f(...), IF f(...)), whose statements run inside this function's own time.
+    const steps: { at: number; statement?: StatementStat; callee?: string }[] = inside.map((statement) => ({ at: homes.get(statement)!.get(fn)!, statement }));
+    for (const callee of new Set(calledIn(source))) {
+      if (statementTexts.includes(`${callee}(`)) continue;
+      steps.push({ at: executed.search(new RegExp(`\\b${callee.replace('.', '\\.')}\\s*\\(`)), callee });
+    }
+    steps.sort((x, y) => x.at - y.at);
+    for (const step of steps) {
+      if (step.statement) {
+        if (placed.has(step.statement)) continue;
+        children.push(step.statement);
+        visit(step.statement, depth, fn);
+      } else {
+        const callee = step.callee!;
+        if (expanded.has(callee)) continue;
+        expanded.add(callee);
+        const inner = expand(callee, depth);
+        // Named only when it ran something (raise_error, on the failure paths, does not).
+        if (inner.children.length > 0) expressions.push(callee);
+        children.push(...inner.children);
+        expressions.push(...inner.expressions);
+      }
     }
     // Extension functions in expressions (crypt, digest) run in this function's own time.
     for (const match of squash(source).matchAll(CALLED)) {
@@ -251,6 +262,8 @@ const round = (value: number, digits: number) => Math.round(value * 10 ** digits
 
 interface Case {
   name: string;
+  /** The prepared statement's name (at most 63 characters). */
+  id: string;
   sql: string;
   args: (manifest: Manifest) => unknown[];
 }
@@ -261,9 +274,19 @@ interface Manifest {
 
 const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
 
+/** Phase 0's bare deduct (bare.ts), made in this database for scale. */
+const BARE_SCHEMA = 'bench_bare';
+
 const CASES: Case[] = [
   {
+    name: `bare atomic deduct (${BARE_SCHEMA}.deduct, the bench's phase 0, for scale)`,
+    id: 'profile_bare',
+    sql: `select ${BARE_SCHEMA}.deduct($1, $2, gen_random_uuid()) as result`,
+    args: (m) => [pick(m.customers).id, 10],
+  },
+  {
     name: 'charge (public.charge_balance)',
+    id: 'profile_charge',
     sql: 'select public.charge_balance($1, $2, $3, $4, $5) as result',
     args: (m) => {
       const c = pick(m.customers);
@@ -272,6 +295,7 @@ const CASES: Case[] = [
   },
   {
     name: 'deduct (public.deduct_balance)',
+    id: 'profile_deduct',
     sql: 'select public.deduct_balance($1, $2, $3, $4, $5) as result',
     args: (m) => {
       const c = pick(m.customers);
@@ -280,6 +304,7 @@ const CASES: Case[] = [
   },
   {
     name: 'kiosk payment (public.kiosk_pay)',
+    id: 'profile_kiosk_pay',
     sql: 'select public.kiosk_pay($1, $2, $3, $4, $5) as result',
     args: (m) => {
       const c = pick(m.customers);
@@ -327,7 +352,7 @@ async function profileCase(c: Case, m: Manifest, o: Options, caller: pg.Client, 
   const failed: Record<string, number> = {};
   const call = async () => {
     try {
-      const { rows } = await caller.query<{ result: { ok?: boolean; code?: string } }>({ name: c.name, text: c.sql, values: c.args(m) });
+      const { rows } = await caller.query<{ result: { ok?: boolean; code?: string } }>({ name: c.id, text: c.sql, values: c.args(m) });
       if (rows[0]?.result?.ok === false) failed[rows[0].result.code ?? 'refused'] = (failed[rows[0].result.code ?? 'refused'] ?? 0) + 1;
     } catch (error) {
       const message = String((error as { message?: unknown }).message);
@@ -383,6 +408,19 @@ function formatCase(r: CaseResult): string {
   ].join('\n');
 }
 
+/** Mean executor microseconds of extensions.crypt against a PIN hash the database holds. */
+async function cryptCost(admin: pg.Client, calls: number): Promise<number> {
+  const { rows } = await admin.query<{ pin_hash: string }>('select pin_hash from private.customer_pins limit 1');
+  const hash = rows[0]!.pin_hash;
+  const text = 'select extensions.crypt($1, $2) as checked';
+  await admin.query('select extensions.pg_stat_statements_reset()');
+  for (let i = 0; i < Math.min(calls, 500); i += 1) await admin.query({ name: 'crypt', text, values: ['0000', hash] });
+  const { rows: stats } = await admin.query<{ mean: number }>(
+    `select mean_exec_time as mean from extensions.pg_stat_statements where toplevel and query like 'select extensions.crypt%'`,
+  );
+  return round(Number(stats[0]?.mean ?? 0) * 1000, 1);
+}
+
 async function connect(url: string, options?: string): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: url, application_name: 'comings-bench-profile', ...(options ? { options } : {}) });
   await client.connect();
@@ -423,13 +461,15 @@ async function main(): Promise<void> {
     log(`Generating ${o.customers} customers and ${o.transactions} transactions...`);
     await generate(url, datasetPath, { customers: o.customers, transactions: o.transactions });
     const manifest = flatten(readDatasetManifest(datasetPath));
+    for (const statement of bareDeductSql(BARE_SCHEMA)) await admin.query(statement);
+    await admin.query(`insert into ${BARE_SCHEMA}.accounts (id, balance) select unnest($1::uuid[]), 1000000`, [manifest.customers.map((c) => c.id)]);
     const { rows: functions } = await admin.query<FunctionSource>(
       `select n.nspname || '.' || p.proname as name, p.prosrc as source,
               array(select distinct c.relnamespace::regnamespace::text || '.' || c.relname
                       from pg_trigger t join pg_class c on c.oid = t.tgrelid
                      where t.tgfoid = p.oid and not t.tgisinternal) as triggers_on
          from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-        where n.nspname in ('public', 'private') and p.prolang <> (select oid from pg_language where lanname = 'c')`,
+        where n.nspname in ('public', 'private', '${BARE_SCHEMA}') and p.prolang <> (select oid from pg_language where lanname = 'c')`,
     );
     const caller = await connect(url, '-c role=service_role');
     clients.push(caller);
@@ -446,6 +486,8 @@ async function main(): Promise<void> {
       results.push(result);
       log(`${formatCase(result)}\n`);
     }
+    const crypt = await cryptCost(admin, o.calls);
+    log(`For scale: one PIN check's bcrypt (extensions.crypt with a stored PIN hash) takes ${crypt} µs in the executor.\n`);
     await mkdir(path.dirname(o.out), { recursive: true });
     await writeFile(
       o.out,
@@ -457,6 +499,7 @@ async function main(): Promise<void> {
           machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model ?? 'unknown', load_average_at_start: loadAverage },
           options: { calls: o.calls, warmup: o.warmup, customers: o.customers, transactions: o.transactions },
           results,
+          pin_bcrypt_us: crypt,
         },
         null,
         2,
