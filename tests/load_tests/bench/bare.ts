@@ -5,7 +5,9 @@
 //
 // The bench creates it for the phase in a scratch schema of its own (never public, never a
 // migration), fills it with the dataset's customers at the balance the fixture tops up to, and
-// drops it afterwards, so nothing is left behind. It is called as deduct_balance is, over pg as
+// drops it afterwards, so nothing is left behind: on Ctrl-C too (bench.ts), and a schema left by a
+// run that was killed outright (tsx's CLI SIGKILLs its child when the child is slow to acknowledge
+// a signal, as on a loaded machine) is dropped by the next run, once its session is gone. It is called as deduct_balance is, over pg as
 // service_role, by the same closed loop with the same number of connections.
 
 import { randomBytes } from 'node:crypto';
@@ -66,16 +68,47 @@ export function bareDeductSql(schema: string): string[] {
   ];
 }
 
+export const SCRATCH_PREFIX = 'comings_bench_scratch_';
+
+/** The scratch schemas alive now, so that an interrupted run (Ctrl-C) still drops its own. */
+const live = new Set<BareDeduct>();
+
+export async function dropLiveScratchSchemas(): Promise<void> {
+  await Promise.all([...live].map((bare) => bare.drop().catch(() => undefined)));
+}
+
+/**
+ * Each scratch schema's comment is the pid of the session that made it, which holds it for the
+ * phase: a schema whose session is gone was left by a run that was killed, and goes.
+ */
+async function dropAbandoned(owner: pg.Client): Promise<void> {
+  const { rows } = await owner.query<{ name: string }>(
+    `select n.nspname as name
+       from pg_namespace n
+      where starts_with(n.nspname, $1)
+        and not exists (
+          select 1 from pg_stat_activity a
+           where a.pid::text = coalesce(obj_description(n.oid, 'pg_namespace'), '')
+        )`,
+    [SCRATCH_PREFIX],
+  );
+  for (const { name } of rows) await owner.query(`drop schema if exists ${pg.escapeIdentifier(name)} cascade`);
+}
+
 /** Creates the scratch schema as the database URL's own user (who may create schemas; service_role may not). */
 export async function createBareDeduct(fx: Fixture): Promise<BareDeduct> {
-  const schema = `comings_bench_scratch_${randomBytes(6).toString('hex')}`;
+  const schema = `${SCRATCH_PREFIX}${randomBytes(6).toString('hex')}`;
   const s = pg.escapeIdentifier(schema);
   const owner = new pg.Client({ connectionString: fx.target.dbUrl, application_name: 'comings-bench-scratch' });
+  // The server going away (a stack stopped by the same Ctrl-C) is an error of the next query, not a crash.
+  owner.on('error', () => undefined);
   await owner.connect();
   let dropped = false;
+  let bare: BareDeduct | undefined;
   const drop = async () => {
     if (dropped) return;
     dropped = true;
+    if (bare) live.delete(bare);
     try {
       await owner.query(`drop schema if exists ${s} cascade`);
     } finally {
@@ -83,8 +116,11 @@ export async function createBareDeduct(fx: Fixture): Promise<BareDeduct> {
     }
   };
   try {
+    await dropAbandoned(owner);
     await owner.query('begin');
     for (const statement of bareDeductSql(schema)) await owner.query(statement);
+    const { rows } = await owner.query<{ pid: number }>('select pg_backend_pid() as pid');
+    await owner.query(`comment on schema ${s} is ${pg.escapeLiteral(String(rows[0]!.pid))}`);
     await owner.query(`insert into ${s}.accounts (id, balance) select unnest($1::uuid[]), $2`, [fx.customers.map((c) => c.id), fx.topUpTo]);
     await owner.query('commit');
     await owner.query(`analyze ${s}.accounts`);
@@ -94,7 +130,7 @@ export async function createBareDeduct(fx: Fixture): Promise<BareDeduct> {
     throw error;
   }
   const customers = fx.customers;
-  return {
+  bare = {
     schema,
     iteration(db, amount) {
       const text = `select ${s}.deduct($1, $2, gen_random_uuid()) as balance`;
@@ -122,4 +158,6 @@ export async function createBareDeduct(fx: Fixture): Promise<BareDeduct> {
     },
     drop,
   };
+  live.add(bare);
+  return bare;
 }

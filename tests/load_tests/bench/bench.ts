@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../../../stack/database.ts';
 import { CpuMeter, cpuProfile } from './cpu.ts';
 import type pg from 'pg';
-import { createBareDeduct } from './bare.ts';
+import { createBareDeduct, dropLiveScratchSchemas } from './bare.ts';
 import { closedLoop, openLoop, type Iteration, type Measured } from './driver.ts';
 import { ledgerRowCount, mismatchCount, serviceRolePool, setUp, type Fixture } from './fixture.ts';
 import { HttpClient } from './http.ts';
@@ -223,6 +223,19 @@ async function main(): Promise<void> {
   const loadAverage = os.loadavg();
   const log = (line: string) => console.log(line);
   const target = await benchTarget({ ownStack: o.ownStack, dataset: { customers: 1000, transactions: 100_000 } }, log);
+  // Interrupted, the run still drops phase 0's scratch schema and stops a stack of its own.
+  // `npm run` and tsx pass a terminal's Ctrl-C on as well: the same signal may come more than once.
+  let stopping = false;
+  const interrupted = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    log(`\n${signal}: dropping the scratch schema and stopping...`);
+    void dropLiveScratchSchemas()
+      .then(() => target.stop())
+      .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.on('SIGINT', interrupted);
+  process.on('SIGTERM', interrupted);
   let fx: Fixture | undefined;
   let exitCode = 0;
   try {
