@@ -7,9 +7,16 @@
 // API_URL's port, PostgREST and Deno are its children (as `npm start` and startStack spawn them),
 // PostgreSQL is the postmaster on DB_URL's port with its backends. A stack on another machine has
 // no /proc here: the profile is then left out.
+//
+// A phase's backends are counted whatever they do during the reading: alive (their utime), exited
+// but not yet waited for (a zombie keeps its times) or waited for (the postmaster's cutime); the
+// reading is repeated when the postmaster waited for one during it, and the phase waits for the
+// backends of the connections it closed to be gone before its last reading (settle), so that their
+// CPU, exit included, is the phase's and not the next one's.
 
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export const COMPONENTS = ['gateway', 'functions', 'postgrest', 'postgres', 'driver'] as const;
 export type Component = (typeof COMPONENTS)[number];
@@ -21,9 +28,11 @@ export interface CpuProfile {
   cpu_ceiling_rps: number;
 }
 
-interface ProcStat {
+export interface ProcStat {
   ppid: number;
   comm: string;
+  /** R, S, D, Z (exited, not yet waited for by its parent), ... */
+  state: string;
   /** utime + stime, in clock ticks. */
   own: number;
   /** cutime + cstime: children that exited and were waited for. */
@@ -41,6 +50,7 @@ function procStat(pid: number): ProcStat | undefined {
     return {
       ppid: Number(fields[1]),
       comm: text.slice(text.indexOf('(') + 1, close),
+      state: fields[0]!,
       own: Number(fields[11]) + Number(fields[12]),
       reaped: Number(fields[13]) + Number(fields[14]),
     };
@@ -52,6 +62,14 @@ function procStat(pid: number): ProcStat | undefined {
 function allPids(): number[] {
   return readdirSync('/proc').filter((name) => /^\d+$/.test(name)).map(Number);
 }
+
+/** Where the meter reads processes: /proc, or a table a test writes. */
+export interface ProcessTable {
+  pids(): number[];
+  stat(pid: number): ProcStat | undefined;
+}
+
+export const LINUX_PROCESSES: ProcessTable = { pids: allPids, stat: procStat };
 
 function listeningInodes(port: number): Set<string> {
   const inodes = new Set<string>();
@@ -93,19 +111,28 @@ function listeningPid(port: number): number | undefined {
   return undefined;
 }
 
-function childrenOf(parent: number): { pid: number; stat: ProcStat }[] {
-  return allPids().flatMap((pid) => {
-    const stat = procStat(pid);
+function childrenOf(table: ProcessTable, parent: number): { pid: number; stat: ProcStat }[] {
+  return table.pids().flatMap((pid) => {
+    const stat = table.stat(pid);
     return stat && stat.ppid === parent ? [{ pid, stat }] : [];
   });
 }
 
 const isLocal = (url: string) => ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
 
+/** How long a reading waits for the backends a phase closed to be gone, before it counts without them. */
+const SETTLE_TIMEOUT_MS = 5_000;
+const POLL_MS = 5;
+
 export class CpuMeter {
-  private constructor(
+  constructor(
     private readonly gateway: number,
     private readonly postmaster: number,
+    private readonly table: ProcessTable = LINUX_PROCESSES,
+    private readonly driverMs: () => number = () => {
+      const used = process.cpuUsage();
+      return (used.user + used.system) / 1000;
+    },
   ) {}
 
   /** A meter for the stack at these URLs, or undefined when its processes are not on this machine. */
@@ -117,21 +144,54 @@ export class CpuMeter {
     return new CpuMeter(gateway, postmaster);
   }
 
+  /**
+   * PostgreSQL's ticks: the postmaster, its live children (zombies included: an exited backend
+   * keeps its times until the postmaster waits for it) and the children it has waited for (cutime).
+   * A backend waited for between reading the postmaster and finding the backend in /proc would be in
+   * neither sum, and one waited for after it was summed would be in both; so the postmaster is read
+   * on both sides of the scan and the scan repeated until no backend was waited for during it.
+   */
+  async postgresTicks(): Promise<number> {
+    const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+    for (;;) {
+      const first = this.table.stat(this.postmaster);
+      const children = childrenOf(this.table, this.postmaster);
+      const last = this.table.stat(this.postmaster);
+      if (!first || !last) return 0;
+      if (first.reaped === last.reaped || Date.now() > deadline) {
+        return last.own + last.reaped + children.reduce((sum, c) => sum + c.stat.own, 0);
+      }
+      await sleep(POLL_MS);
+    }
+  }
+
+  /**
+   * Waits until the given backends (the pids of the connections a phase opened and closed) have
+   * exited and the postmaster has waited for them, and no other backend is left a zombie: their
+   * whole CPU, exit included, is then in the postmaster's cutime, and counted in the phase that
+   * caused them rather than in the next one. Closing a pool only asks its backends to end.
+   */
+  async settle(backends: Iterable<number> = []): Promise<void> {
+    const waitFor = new Set(backends);
+    const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+    for (;;) {
+      const pending = childrenOf(this.table, this.postmaster).filter((c) => waitFor.has(c.pid) || c.stat.state === 'Z');
+      if (pending.length === 0 || Date.now() > deadline) return;
+      await sleep(POLL_MS);
+    }
+  }
+
   /** Cumulative CPU milliseconds of each part now. */
-  read(): Record<Component, number> {
+  async read(): Promise<Record<Component, number>> {
     const ms = (ticks: number) => (ticks * 1000) / TICKS_PER_SECOND;
-    const children = childrenOf(this.gateway);
+    const children = childrenOf(this.table, this.gateway);
     const byName = (name: string) => children.filter((c) => c.stat.comm === name).reduce((sum, c) => sum + c.stat.own, 0);
-    const postmaster = procStat(this.postmaster);
-    // Backends that ended since the last reading are in the postmaster's reaped time.
-    const postgres = (postmaster ? postmaster.own + postmaster.reaped : 0) + childrenOf(this.postmaster).reduce((sum, c) => sum + c.stat.own, 0);
-    const driver = process.cpuUsage();
     return {
-      gateway: ms(procStat(this.gateway)?.own ?? 0),
+      gateway: ms(this.table.stat(this.gateway)?.own ?? 0),
       functions: ms(byName('deno')),
       postgrest: ms(byName('postgrest')),
-      postgres: ms(postgres),
-      driver: (driver.user + driver.system) / 1000,
+      postgres: ms(await this.postgresTicks()),
+      driver: this.driverMs(),
     };
   }
 }

@@ -26,7 +26,9 @@ export const FLOOR_AMOUNT = 10;
 
 /** The requests that move money: each success must have added exactly one ledger row. */
 export const MONEY_REQUESTS: ReadonlySet<string> = new Set([
+  'sql_bare_deduct',
   'sql_deduct_balance',
+  'sql_kiosk_pay',
   'rpc_deduct_balance',
   'rpc_kiosk_pay',
   'staff_deduct',
@@ -143,6 +145,29 @@ export function sqlDeduct(fx: Fixture, db: pg.Pool): Iteration {
       return isRightMoneyAnswer(rows[0]?.result, FLOOR_AMOUNT)
         ? { name, outcome: 'ok' }
         : { name, outcome: 'error', why: `wrong answer: ${JSON.stringify(rows[0]?.result).slice(0, 200)}` };
+    } catch (error) {
+      return judgeSqlFailure(name, error, ['insufficient_balance']);
+    }
+  };
+}
+
+// 1k. A kiosk payment the same way: public.kiosk_pay over pg as service_role (PIN check included),
+// the SQL that /functions/v1/kiosk/pay ends in. A wrong PIN comes back as `{ ok: false, code }`.
+export function sqlKioskPay(fx: Fixture, db: pg.Pool): Iteration {
+  const name = 'sql_kiosk_pay';
+  return async () => {
+    const customer = randomItem(fx.customers);
+    try {
+      const { rows } = await db.query<{ result: unknown }>({
+        name: 'bench_kiosk_pay',
+        text: 'select public.kiosk_pay($1, $2, $3, $4, $5) as result',
+        values: [randomItem(shopOf(fx, customer).kioskKeys), customer.phone, customer.pin, FLOOR_AMOUNT, randomUUID()],
+      });
+      const result = rows[0]?.result as { ok?: unknown; code?: unknown } | undefined;
+      if (result?.ok === false && result.code === 'pin_locked') return { name, outcome: 'pin_locked' };
+      return isRightMoneyAnswer(result, FLOOR_AMOUNT)
+        ? { name, outcome: 'ok' }
+        : { name, outcome: 'error', why: `wrong answer: ${JSON.stringify(result).slice(0, 200)}` };
     } catch (error) {
       return judgeSqlFailure(name, error, ['insufficient_balance']);
     }

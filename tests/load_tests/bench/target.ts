@@ -84,7 +84,7 @@ function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: Nod
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 
-function generate(dbUrl: string, out: string, dataset: OwnStackDataset): Promise<void> {
+export function generate(dbUrl: string, out: string, dataset: OwnStackDataset): Promise<void> {
   const generator = path.join(PROJECT_ROOT, 'tests', 'load_tests', 'generate_test_data.ts');
   const args = ['--customers', String(dataset.customers), '--transactions', String(dataset.transactions), '--out', out];
   if (dataset.shops !== undefined) args.push('--shops', String(dataset.shops));
