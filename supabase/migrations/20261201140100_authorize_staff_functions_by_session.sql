@@ -868,52 +868,18 @@ $$;
 revoke all on function private.move_balance(text, uuid, uuid, uuid, bigint, text, text)
 from public, anon, authenticated, service_role;
 
-revoke all on function
-  public.charge_balance(uuid, uuid, bigint, text, text, uuid),
-  public.deduct_balance(uuid, uuid, bigint, text, text, uuid),
-  public.cancel_transaction(uuid, uuid, text, text, bigint, uuid),
-  public.quote_refund(uuid, uuid, uuid),
-  public.refund_balance(uuid, uuid, text, text, text, uuid),
-  public.set_pin(uuid, uuid, text, uuid),
-  public.verify_pin_atomic(uuid, text, uuid, text, uuid),
-  public.unlock_pin(uuid, uuid, uuid),
-  public.create_customer(uuid, uuid, text, text, text, uuid),
-  public.update_customer(uuid, uuid, text, text, uuid),
-  public.close_customer(uuid, uuid, uuid),
-  public.erase_customer(uuid, uuid, uuid),
-  public.register_kiosk(uuid, uuid, text, uuid),
-  public.deactivate_kiosk(uuid, uuid, uuid),
-  public.create_promotion(uuid, uuid, bigint, bigint, integer, timestamptz, timestamptz, uuid),
-  public.end_promotion(uuid, uuid, uuid),
-  public.create_shop(uuid, text, uuid),
-  public.update_shop(uuid, uuid, text, bigint, integer, integer, boolean, integer, boolean, uuid),
-  public.list_shop_members(uuid, uuid, uuid),
-  public.add_shop_member(uuid, uuid, text, text, uuid),
-  public.update_shop_member(uuid, uuid, uuid, text, uuid),
-  public.remove_shop_member(uuid, uuid, uuid, uuid)
-from public, anon, authenticated;
-
-grant execute on function
-  public.charge_balance(uuid, uuid, bigint, text, text, uuid),
-  public.deduct_balance(uuid, uuid, bigint, text, text, uuid),
-  public.cancel_transaction(uuid, uuid, text, text, bigint, uuid),
-  public.quote_refund(uuid, uuid, uuid),
-  public.refund_balance(uuid, uuid, text, text, text, uuid),
-  public.set_pin(uuid, uuid, text, uuid),
-  public.verify_pin_atomic(uuid, text, uuid, text, uuid),
-  public.unlock_pin(uuid, uuid, uuid),
-  public.create_customer(uuid, uuid, text, text, text, uuid),
-  public.update_customer(uuid, uuid, text, text, uuid),
-  public.close_customer(uuid, uuid, uuid),
-  public.erase_customer(uuid, uuid, uuid),
-  public.register_kiosk(uuid, uuid, text, uuid),
-  public.deactivate_kiosk(uuid, uuid, uuid),
-  public.create_promotion(uuid, uuid, bigint, bigint, integer, timestamptz, timestamptz, uuid),
-  public.end_promotion(uuid, uuid, uuid),
-  public.create_shop(uuid, text, uuid),
-  public.update_shop(uuid, uuid, text, bigint, integer, integer, boolean, integer, boolean, uuid),
-  public.list_shop_members(uuid, uuid, uuid),
-  public.add_shop_member(uuid, uuid, text, text, uuid),
-  public.update_shop_member(uuid, uuid, uuid, text, uuid),
-  public.remove_shop_member(uuid, uuid, uuid, uuid)
-to service_role;
+-- The grants each had: every public function with the new parameter, and nothing else, is executable
+-- by service_role only.
+do $$
+declare
+  v_function regprocedure;
+begin
+  for v_function in
+    select p.oid::regprocedure from pg_catalog.pg_proc p
+    where p.pronamespace = 'public'::regnamespace and 'p_actor_session_id' = any (p.proargnames)
+  loop
+    execute format('revoke all on function %s from public, anon, authenticated', v_function);
+    execute format('grant execute on function %s to service_role', v_function);
+  end loop;
+end;
+$$;

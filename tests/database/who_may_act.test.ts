@@ -77,7 +77,7 @@ async function everyStaffCallRefused(t: Targets, actor: Record<string, unknown>)
 }
 
 describe('every staff RPC takes the actor\'s session', () => {
-  it('is every public function taking p_actor_user_id, with p_actor_session_id uuid last, defaulting to null', async () => {
+  it('is every public function taking p_actor_user_id, with p_actor_session_id last, executable by service_role only', async () => {
     const { rows } = await db().query<{ name: string; last: string }>(
       `select p.proname as name, (select a from unnest(p.proargnames) with ordinality u(a, i) order by i desc limit 1) as last
        from pg_proc p join pg_namespace n on n.oid = p.pronamespace
@@ -86,6 +86,14 @@ describe('every staff RPC takes the actor\'s session', () => {
     );
     expect(rows.map((row) => row.name)).toEqual(Object.keys(STAFF_CALLS).sort());
     expect(rows.filter((row) => row.last !== 'p_actor_session_id')).toEqual([]);
+    const { rows: grants } = await db().query<{ name: string; anon: boolean; authenticated: boolean; service_role: boolean }>(
+      `select p.proname as name, has_function_privilege('anon', p.oid, 'execute') as anon,
+              has_function_privilege('authenticated', p.oid, 'execute') as authenticated,
+              has_function_privilege('service_role', p.oid, 'execute') as service_role
+       from pg_proc p
+       where p.pronamespace = 'public'::regnamespace and 'p_actor_user_id' = any (p.proargnames)`,
+    );
+    expect(grants.filter((row) => row.anon || row.authenticated || !row.service_role)).toEqual([]);
   });
 });
 
