@@ -104,7 +104,8 @@ language sql
 security definer
 set search_path = ''
 as $$
-  select private.move_balance('charge', p_actor_user_id, p_actor_session_id, p_customer_id, p_amount, p_idempotency_key, p_memo)
+  select private.move_balance(p_type => 'charge', p_actor_user_id => p_actor_user_id, p_actor_session_id => p_actor_session_id,
+    p_customer_id => p_customer_id, p_amount => p_amount, p_idempotency_key => p_idempotency_key, p_memo => p_memo)
 $$;
 
 create function public.deduct_balance(
@@ -120,7 +121,8 @@ language sql
 security definer
 set search_path = ''
 as $$
-  select private.move_balance('deduct', p_actor_user_id, p_actor_session_id, p_customer_id, p_amount, p_idempotency_key, p_memo)
+  select private.move_balance(p_type => 'deduct', p_actor_user_id => p_actor_user_id, p_actor_session_id => p_actor_session_id,
+    p_customer_id => p_customer_id, p_amount => p_amount, p_idempotency_key => p_idempotency_key, p_memo => p_memo)
 $$;
 
 create function public.cancel_transaction(
