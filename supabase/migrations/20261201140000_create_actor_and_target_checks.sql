@@ -66,13 +66,15 @@ end;
 $$;
 
 -- The actor's role in the shop that owns the target (p_shop_id null: the target was not found). Not a
--- member answers exactly what an unknown target answers: p_not_found with the id the caller gave.
+-- member answers exactly what an unknown target answers: p_not_found ('customer_not_found', ...) with
+-- the id the caller gave ({ "customer_id": ... }). The details are built only when refusing: this runs
+-- on every staff call.
 create function private.authorize_member(
   p_actor_user_id uuid,
   p_shop_id uuid,
   p_roles text[],
   p_not_found text,
-  p_target jsonb
+  p_target_id uuid
 )
 returns text
 language plpgsql
@@ -81,13 +83,14 @@ set search_path = ''
 as $$
 declare
   v_role text;
+  v_target text;
 begin
   select m.role into v_role
   from public.shop_members m
   where m.shop_id = p_shop_id and m.user_id = p_actor_user_id;
   if not found then
-    perform private.raise_error(p_not_found, format('no such %s', replace(replace(p_not_found, '_not_found', ''), '_', ' ')),
-      p_target);
+    v_target := replace(p_not_found, '_not_found', '');
+    perform private.raise_error(p_not_found, 'no such ' || v_target, jsonb_build_object(v_target || '_id', p_target_id));
   end if;
   if not (v_role = any (p_roles)) then
     perform private.raise_error('insufficient_role', format('a %s may not do this', v_role),
@@ -116,8 +119,7 @@ begin
   if p_lock then
     perform 1 from public.shops s where s.id = p_shop_id for no key update;
   end if;
-  return private.authorize_member(p_actor_user_id, p_shop_id, p_roles, 'shop_not_found',
-    jsonb_build_object('shop_id', p_shop_id));
+  return private.authorize_member(p_actor_user_id, p_shop_id, p_roles, 'shop_not_found', p_shop_id);
 end;
 $$;
 
@@ -139,8 +141,7 @@ declare
 begin
   perform private.authorize_actor(p_actor_user_id, p_actor_session_id);
   select c.* into v_customer from public.customers c where c.id = p_customer_id;
-  perform private.authorize_member(p_actor_user_id, v_customer.shop_id, p_roles, 'customer_not_found',
-    jsonb_build_object('customer_id', p_customer_id));
+  perform private.authorize_member(p_actor_user_id, v_customer.shop_id, p_roles, 'customer_not_found', p_customer_id);
   if p_lock then
     select c.* into v_customer from public.customers c where c.id = p_customer_id for update;
   end if;
@@ -164,8 +165,7 @@ declare
 begin
   perform private.authorize_actor(p_actor_user_id, p_actor_session_id);
   select t.* into v_transaction from public.transactions t where t.id = p_transaction_id;
-  perform private.authorize_member(p_actor_user_id, v_transaction.shop_id, p_roles, 'transaction_not_found',
-    jsonb_build_object('transaction_id', p_transaction_id));
+  perform private.authorize_member(p_actor_user_id, v_transaction.shop_id, p_roles, 'transaction_not_found', p_transaction_id);
   return v_transaction;
 end;
 $$;
@@ -186,8 +186,7 @@ declare
 begin
   perform private.authorize_actor(p_actor_user_id, p_actor_session_id);
   select k.* into v_kiosk from public.kiosks k where k.id = p_kiosk_id;
-  perform private.authorize_member(p_actor_user_id, v_kiosk.shop_id, p_roles, 'kiosk_not_found',
-    jsonb_build_object('kiosk_id', p_kiosk_id));
+  perform private.authorize_member(p_actor_user_id, v_kiosk.shop_id, p_roles, 'kiosk_not_found', p_kiosk_id);
   return v_kiosk;
 end;
 $$;
@@ -208,8 +207,7 @@ declare
 begin
   perform private.authorize_actor(p_actor_user_id, p_actor_session_id);
   select p.* into v_promotion from public.promotions p where p.id = p_promotion_id;
-  perform private.authorize_member(p_actor_user_id, v_promotion.shop_id, p_roles, 'promotion_not_found',
-    jsonb_build_object('promotion_id', p_promotion_id));
+  perform private.authorize_member(p_actor_user_id, v_promotion.shop_id, p_roles, 'promotion_not_found', p_promotion_id);
   return v_promotion;
 end;
 $$;
@@ -217,7 +215,7 @@ $$;
 revoke all on function
   private.is_signed_in(uuid, uuid),
   private.authorize_actor(uuid, uuid),
-  private.authorize_member(uuid, uuid, text[], text, jsonb),
+  private.authorize_member(uuid, uuid, text[], text, uuid),
   private.authorize_for_shop(uuid, uuid, uuid, text[], boolean),
   private.authorize_for_customer(uuid, uuid, uuid, text[], boolean),
   private.authorize_for_transaction(uuid, uuid, uuid, text[]),
