@@ -101,8 +101,9 @@ end;
 $$;
 
 -- The shop itself is the target (its settings, its team, a new customer, kiosk or promotion in it).
--- With p_lock the shop row is locked first (no key update: ledger inserts go on), so that team
--- changes read the actor's role after any concurrent change committed.
+-- With p_lock the shop row is locked (no key update: ledger inserts go on) before the role is read, so
+-- that team changes see the actor's role after any concurrent change committed; membership is checked
+-- before the lock too, so that no outsider ever waits for or holds another shop's lock.
 create function private.authorize_for_shop(
   p_actor_user_id uuid,
   p_actor_session_id uuid,
@@ -117,6 +118,7 @@ as $$
 begin
   perform private.authorize_actor(p_actor_user_id, p_actor_session_id);
   if p_lock then
+    perform private.authorize_member(p_actor_user_id, p_shop_id, array['owner', 'manager', 'staff'], 'shop_not_found', p_shop_id);
     perform 1 from public.shops s where s.id = p_shop_id for no key update;
   end if;
   return private.authorize_member(p_actor_user_id, p_shop_id, p_roles, 'shop_not_found', p_shop_id);
