@@ -1,9 +1,9 @@
 import type { z } from 'zod';
-import { requireKioskKey } from './auth.ts';
+import { requireKioskKey, type StaffActor } from './auth.ts';
 import { readJsonBody, readQuery, requireIdempotencyKey } from './request.ts';
 import type { Handler } from './router.ts';
 import { moneyReply, resultReply, rpcData, type RpcResponse } from './rpc.ts';
-import { staffUserId } from './supabase.ts';
+import { staffActor } from './supabase.ts';
 
 // The steps every route takes, in the same order: who is calling (401 before anything is read), the
 // Idempotency-Key of a money call, the validated body, then the one supabase.rpc call that `call`
@@ -12,10 +12,10 @@ import { staffUserId } from './supabase.ts';
 
 type RpcCall = PromiseLike<RpcResponse<unknown>>;
 
-function actionsFor(identify: (request: Request) => string | Promise<string>) {
+function actionsFor<Caller>(identify: (request: Request) => Caller | Promise<Caller>) {
   return {
     action:
-      <Schema extends z.ZodType>(schema: Schema, call: (caller: string, body: z.output<Schema>) => RpcCall, status = 200): Handler =>
+      <Schema extends z.ZodType>(schema: Schema, call: (caller: Caller, body: z.output<Schema>) => RpcCall, status = 200): Handler =>
       async (request) => {
         const caller = await identify(request);
         const body = await readJsonBody(request, schema);
@@ -23,13 +23,13 @@ function actionsFor(identify: (request: Request) => string | Promise<string>) {
       },
     // A read whose parameters come in the query string (GET has no body).
     queryAction:
-      <Schema extends z.ZodType>(schema: Schema, call: (caller: string, query: z.output<Schema>) => RpcCall): Handler =>
+      <Schema extends z.ZodType>(schema: Schema, call: (caller: Caller, query: z.output<Schema>) => RpcCall): Handler =>
       async (request) => {
         const caller = await identify(request);
         return resultReply(rpcData(await call(caller, readQuery(request, schema))));
       },
     moneyAction:
-      <Schema extends z.ZodType>(schema: Schema, call: (caller: string, body: z.output<Schema>, idempotencyKey: string) => RpcCall): Handler =>
+      <Schema extends z.ZodType>(schema: Schema, call: (caller: Caller, body: z.output<Schema>, idempotencyKey: string) => RpcCall): Handler =>
       async (request) => {
         const caller = await identify(request);
         const idempotencyKey = requireIdempotencyKey(request);
@@ -39,5 +39,5 @@ function actionsFor(identify: (request: Request) => string | Promise<string>) {
   };
 }
 
-export const { action: staffAction, moneyAction: staffMoneyAction, queryAction: staffQueryAction } = actionsFor(staffUserId);
-export const { action: kioskAction, moneyAction: kioskMoneyAction } = actionsFor(requireKioskKey);
+export const { action: staffAction, moneyAction: staffMoneyAction, queryAction: staffQueryAction } = actionsFor<StaffActor>(staffActor);
+export const { action: kioskAction, moneyAction: kioskMoneyAction } = actionsFor<string>(requireKioskKey);

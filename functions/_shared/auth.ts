@@ -14,13 +14,22 @@ export interface StaffAuthConfig {
 // The audience GoTrue gives a signed-in user's access token.
 const AUDIENCE = 'authenticated';
 
-export type StaffVerifier = (request: Request) => Promise<string>;
+// The acting staff user, as every staff SQL function takes it: the token's `sub` (the auth.users id)
+// and its `session_id`, so that SQL refuses a session signed out since the token was issued. A token
+// without the claim (minted with the project's secret, never by GoTrue for a user) gives none (SQL's
+// default, null), and SQL judges it by its user alone, as RLS does.
+export interface StaffActor {
+  p_actor_user_id: string;
+  p_actor_session_id?: string;
+}
+
+export type StaffVerifier = (request: Request) => Promise<StaffActor>;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 // The staff functions run with verify_jwt off (supabase/config.toml), and even the runtime's check
 // would pass the anon key: a staff action needs a signed-in user, so the token is verified here and its
-// `sub`, the auth.users id, becomes the actor the SQL checks shop membership for.
+// `sub` and `session_id` become the actor the SQL checks the session and shop membership for.
 export function createStaffVerifier(config: StaffAuthConfig): StaffVerifier {
   // An explicit algorithm list is what refuses `alg: none` and a token re-signed with a public key as
   // an HMAC secret; `exp` is required so that a token without expiry is never accepted. The HMAC key
@@ -55,7 +64,12 @@ export function createStaffVerifier(config: StaffAuthConfig): StaffVerifier {
     if (payload.role !== 'authenticated' || typeof payload.sub !== 'string' || !UUID.test(payload.sub)) {
       throw notAuthenticated('This action needs a signed-in shop member, not a project key.');
     }
-    return payload.sub;
+    const sessionId = payload.session_id;
+    if (sessionId === undefined) return { p_actor_user_id: payload.sub };
+    if (typeof sessionId !== 'string' || !UUID.test(sessionId)) {
+      throw notAuthenticated('The access token names no valid session.');
+    }
+    return { p_actor_user_id: payload.sub, p_actor_session_id: sessionId };
   };
 }
 

@@ -207,40 +207,40 @@ isOneToOne: false
           }
           Functions: {
             "add_shop_member":
-{ Args: { "p_actor_user_id": string,"p_email": string,"p_role": string,"p_shop_id": string }; Returns: Json
+{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_email": string,"p_role": string,"p_shop_id": string }; Returns: Json
                            },
 "cancel_transaction":
-{ Args: { "p_actor_user_id": string,"p_amount"?: number,"p_idempotency_key": string,"p_reason"?: string,"p_transaction_id": string }; Returns: Json
+{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_amount"?: number,"p_idempotency_key": string,"p_reason"?: string,"p_transaction_id": string }; Returns: Json
                            },
 "charge_balance":
-{ Args: { "p_actor_user_id": string,"p_amount": number,"p_customer_id": string,"p_idempotency_key": string,"p_memo"?: string }; Returns: Json
+{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_amount": number,"p_customer_id": string,"p_idempotency_key": string,"p_memo"?: string }; Returns: Json
                            },
 "close_customer":
-{ Args: { "p_actor_user_id": string,"p_customer_id": string }; Returns: Json
+{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_customer_id": string }; Returns: Json
                            },
 "create_customer":
-{ Args: { "p_actor_user_id": string,"p_name": string,"p_phone": string,"p_pin"?: string,"p_shop_id": string }; Returns: Json
+{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_name": string,"p_phone": string,"p_pin"?: string,"p_shop_id": string }; Returns: Json
                            },
 "create_promotion":
-{ Args: { "p_actor_user_id": string,"p_bonus_amount"?: number,"p_bonus_percent"?: number,"p_ends_at"?: string,"p_min_charge": number,"p_shop_id": string,"p_starts_at"?: string }; Returns: Json
+{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_bonus_amount"?: number,"p_bonus_percent"?: number,"p_ends_at"?: string,"p_min_charge": number,"p_shop_id": string,"p_starts_at"?: string }; Returns: Json
                            },
 "create_shop":
-{ Args: { "p_actor_user_id": string,"p_name": string }; Returns: Json
+{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_name": string }; Returns: Json
                            },
 "customer_statement":
 { Args: { "p_customer_id": string,"p_from"?: string,"p_to"?: string }; Returns: Json
                            },
 "deactivate_kiosk":
-{ Args: { "p_actor_user_id": string,"p_kiosk_id": string }; Returns: Json
+{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_kiosk_id": string }; Returns: Json
                            },
 "deduct_balance":
-{ Args: { "p_actor_user_id": string,"p_amount": number,"p_customer_id": string,"p_idempotency_key": string,"p_memo"?: string }; Returns: Json
+{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_amount": number,"p_customer_id": string,"p_idempotency_key": string,"p_memo"?: string }; Returns: Json
                            },
 "end_promotion":
-{ Args: { "p_actor_user_id": string,"p_promotion_id": string }; Returns: Json
+{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_promotion_id": string }; Returns: Json
                            },
 "erase_customer":
-{ Args: { "p_actor_user_id": string,"p_customer_id": string }; Returns: Json
+{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_customer_id": string }; Returns: Json
                            },
 "kiosk_balance":
 { Args: { "p_kiosk_key": string,"p_phone": string,"p_pin": string }; Returns: Json
@@ -249,10 +249,10 @@ isOneToOne: false
 { Args: { "p_amount": number,"p_idempotency_key": string,"p_kiosk_key": string,"p_phone": string,"p_pin": string }; Returns: Json
                            },
 "list_shop_members":
-{ Args: { "p_actor_user_id": string,"p_shop_id": string }; Returns: Json
+{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_shop_id": string }; Returns: Json
                            },
 "quote_refund":
-{ Args: { "p_actor_user_id": string,"p_customer_id": string }; Returns: Json
+{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_customer_id": string }; Returns: Json
                            },
 "reconcile_balances":
 { Args: Record<PropertyKey, never>; Returns: {
@@ -260,31 +260,31 @@ isOneToOne: false
             }[]
                            },
 "refund_balance":
-{ Args: { "p_actor_user_id": string,"p_customer_id": string,"p_idempotency_key": string,"p_memo"?: string,"p_method": string }; Returns: Json
+{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_customer_id": string,"p_idempotency_key": string,"p_memo"?: string,"p_method": string }; Returns: Json
                            },
 "register_kiosk":
-{ Args: { "p_actor_user_id": string,"p_name": string,"p_shop_id": string }; Returns: Json
+{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_name": string,"p_shop_id": string }; Returns: Json
                            },
 "remove_shop_member":
-{ Args: { "p_actor_user_id": string,"p_shop_id": string,"p_user_id": string }; Returns: Json
+{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_shop_id": string,"p_user_id": string }; Returns: Json
                            },
 "set_pin":
-{ Args: { "p_actor_user_id": string,"p_customer_id": string,"p_pin": string }; Returns: Json
+{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_customer_id": string,"p_pin": string }; Returns: Json
                            },
 "unlock_pin":
-{ Args: { "p_actor_user_id": string,"p_customer_id": string }; Returns: Json
+{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_customer_id": string }; Returns: Json
                            },
 "update_customer":
-{ Args: { "p_actor_user_id": string,"p_customer_id": string,"p_name"?: string,"p_phone"?: string }; Returns: Json
+{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_customer_id": string,"p_name"?: string,"p_phone"?: string }; Returns: Json
                            },
 "update_shop":
-{ Args: { "p_actor_user_id": string,"p_allow_refunds_outside_right"?: boolean,"p_max_balance"?: number,"p_name"?: string,"p_pin_lock_minutes"?: number,"p_pin_max_attempts"?: number,"p_refund_fee_percent"?: number,"p_shop_id": string,"p_spend_bonus_first"?: boolean }; Returns: Json
+{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_allow_refunds_outside_right"?: boolean,"p_max_balance"?: number,"p_name"?: string,"p_pin_lock_minutes"?: number,"p_pin_max_attempts"?: number,"p_refund_fee_percent"?: number,"p_shop_id": string,"p_spend_bonus_first"?: boolean }; Returns: Json
                            },
 "update_shop_member":
-{ Args: { "p_actor_user_id": string,"p_role": string,"p_shop_id": string,"p_user_id": string }; Returns: Json
+{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_role": string,"p_shop_id": string,"p_user_id": string }; Returns: Json
                            },
 "verify_pin_atomic":
-{ Args: { "p_actor_user_id"?: string,"p_customer_id": string,"p_kiosk_key"?: string,"p_pin": string }; Returns: Json
+{ Args: { "p_actor_session_id"?: string,"p_actor_user_id"?: string,"p_customer_id": string,"p_kiosk_key"?: string,"p_pin": string }; Returns: Json
                            }
           }
           Enums: {

@@ -27,7 +27,7 @@ export const supabase = createClient<Database>(supabaseUrl, requiredEnv('SUPABAS
   global: { fetch: boundedFetch },
 });
 
-export const staffUserId = createStaffVerifier({
+export const staffActor = createStaffVerifier({
   jwtSecret: Deno.env.get('JWT_SECRET') || undefined,
   supabaseUrl,
   // Supabase's template reads SB_JWT_ISSUER first: under `supabase functions serve` the functions see

@@ -10,7 +10,7 @@ Deno.serve(
         createCustomerBody,
         (actor, body) =>
           supabase.rpc('create_customer', {
-            p_actor_user_id: actor,
+            ...actor,
             p_shop_id: body.shop_id,
             p_name: body.name,
             p_phone: body.phone,
@@ -20,7 +20,7 @@ Deno.serve(
       ),
       PATCH: staffAction(updateCustomerBody, (actor, body) =>
         supabase.rpc('update_customer', {
-          p_actor_user_id: actor,
+          ...actor,
           p_customer_id: body.customer_id,
           p_name: body.name,
           p_phone: body.phone,
@@ -31,12 +31,12 @@ Deno.serve(
     // phone and deletes the PIN, while the ledger keeps every row.
     close: {
       POST: staffAction(customerBody, (actor, body) =>
-        supabase.rpc('close_customer', { p_actor_user_id: actor, p_customer_id: body.customer_id }),
+        supabase.rpc('close_customer', { ...actor, p_customer_id: body.customer_id }),
       ),
     },
     erase: {
       POST: staffAction(customerBody, (actor, body) =>
-        supabase.rpc('erase_customer', { p_actor_user_id: actor, p_customer_id: body.customer_id }),
+        supabase.rpc('erase_customer', { ...actor, p_customer_id: body.customer_id }),
       ),
     },
   }),

@@ -9,13 +9,13 @@ Deno.serve(
     '': {
       POST: staffAction(
         registerKioskBody,
-        (actor, body) => supabase.rpc('register_kiosk', { p_actor_user_id: actor, p_shop_id: body.shop_id, p_name: body.name }),
+        (actor, body) => supabase.rpc('register_kiosk', { ...actor, p_shop_id: body.shop_id, p_name: body.name }),
         201,
       ),
     },
     deactivate: {
       POST: staffAction(deactivateKioskBody, (actor, body) =>
-        supabase.rpc('deactivate_kiosk', { p_actor_user_id: actor, p_kiosk_id: body.kiosk_id }),
+        supabase.rpc('deactivate_kiosk', { ...actor, p_kiosk_id: body.kiosk_id }),
       ),
     },
   }),

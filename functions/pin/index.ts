@@ -4,13 +4,13 @@ import { readJsonBody } from '../_shared/request.ts';
 import { createRouter } from '../_shared/router.ts';
 import { resultReply, rpcData } from '../_shared/rpc.ts';
 import { customerBody, customerPinBody } from '../_shared/schemas.ts';
-import { staffUserId, supabase } from '../_shared/supabase.ts';
+import { staffActor, supabase } from '../_shared/supabase.ts';
 
 Deno.serve(
   createRouter('pin', {
     set: {
       POST: staffAction(customerPinBody, (actor, body) =>
-        supabase.rpc('set_pin', { p_actor_user_id: actor, p_customer_id: body.customer_id, p_pin: body.pin }),
+        supabase.rpc('set_pin', { ...actor, p_customer_id: body.customer_id, p_pin: body.pin }),
       ),
     },
     // A kiosk identifies itself with its device key; anyone else must be a signed-in shop member.
@@ -18,7 +18,7 @@ Deno.serve(
       POST: async (request) => {
         const actor = hasKioskKey(request)
           ? { p_kiosk_key: requireKioskKey(request) }
-          : { p_actor_user_id: await staffUserId(request) };
+          : await staffActor(request);
         const body = await readJsonBody(request, customerPinBody);
         const result = await supabase.rpc('verify_pin_atomic', { ...actor, p_customer_id: body.customer_id, p_pin: body.pin });
         return resultReply(rpcData(result));
@@ -26,7 +26,7 @@ Deno.serve(
     },
     unlock: {
       POST: staffAction(customerBody, (actor, body) =>
-        supabase.rpc('unlock_pin', { p_actor_user_id: actor, p_customer_id: body.customer_id }),
+        supabase.rpc('unlock_pin', { ...actor, p_customer_id: body.customer_id }),
       ),
     },
   }),

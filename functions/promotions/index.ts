@@ -11,7 +11,7 @@ Deno.serve(
         createPromotionBody,
         (actor, body) =>
           supabase.rpc('create_promotion', {
-            p_actor_user_id: actor,
+            ...actor,
             p_shop_id: body.shop_id,
             p_min_charge: body.min_charge,
             p_bonus_amount: body.bonus_amount,
@@ -24,7 +24,7 @@ Deno.serve(
     },
     end: {
       POST: staffAction(endPromotionBody, (actor, body) =>
-        supabase.rpc('end_promotion', { p_actor_user_id: actor, p_promotion_id: body.promotion_id }),
+        supabase.rpc('end_promotion', { ...actor, p_promotion_id: body.promotion_id }),
       ),
     },
   }),

@@ -10,7 +10,7 @@ Deno.serve(
     '': {
       POST: staffMoneyAction(refundBody, (actor, body, idempotencyKey) =>
         supabase.rpc('refund_balance', {
-          p_actor_user_id: actor,
+          ...actor,
           p_customer_id: body.customer_id,
           p_method: body.method,
           p_idempotency_key: idempotencyKey,
@@ -20,7 +20,7 @@ Deno.serve(
     },
     quote: {
       POST: staffAction(customerBody, (actor, body) =>
-        supabase.rpc('quote_refund', { p_actor_user_id: actor, p_customer_id: body.customer_id }),
+        supabase.rpc('quote_refund', { ...actor, p_customer_id: body.customer_id }),
       ),
     },
   }),

@@ -7,10 +7,10 @@ Deno.serve(
   createRouter('shops', {
     '': {
       // Any signed-in user opens a shop and becomes its first owner.
-      POST: staffAction(createShopBody, (actor, body) => supabase.rpc('create_shop', { p_actor_user_id: actor, p_name: body.name }), 201),
+      POST: staffAction(createShopBody, (actor, body) => supabase.rpc('create_shop', { ...actor, p_name: body.name }), 201),
       PATCH: staffAction(updateShopBody, (actor, body) =>
         supabase.rpc('update_shop', {
-          p_actor_user_id: actor,
+          ...actor,
           p_shop_id: body.shop_id,
           p_name: body.name,
           p_max_balance: body.max_balance,

@@ -7,7 +7,7 @@ import { supabase } from '../_shared/supabase.ts';
 const balanceMovement = (rpc: 'charge_balance' | 'deduct_balance') =>
   staffMoneyAction(moneyBody, (actor, body, idempotencyKey) =>
     supabase.rpc(rpc, {
-      p_actor_user_id: actor,
+      ...actor,
       p_customer_id: body.customer_id,
       p_amount: body.amount,
       p_idempotency_key: idempotencyKey,
@@ -22,7 +22,7 @@ Deno.serve(
     cancel: {
       POST: staffMoneyAction(cancelBody, (actor, body, idempotencyKey) =>
         supabase.rpc('cancel_transaction', {
-          p_actor_user_id: actor,
+          ...actor,
           p_transaction_id: body.transaction_id,
           p_idempotency_key: idempotencyKey,
           p_reason: body.reason,

@@ -74,7 +74,7 @@ describe('create_customer and update_customer', () => {
     await rpcRefused('create_customer', { ...base, p_phone: '01012345678' }, 'invalid_phone', 400);
     await rpcRefused('create_customer', { ...base, p_pin: '12345a' }, 'invalid_pin_format', 400);
     await rpcRefused('create_customer', { ...base, p_shop_id: '00000000-0000-4000-8000-000000000000' }, 'shop_not_found', 404);
-    await rpcRefused('create_customer', { ...base, p_actor_user_id: other.owner.id }, 'not_shop_member', 403);
+    await rpcRefused('create_customer', { ...base, p_actor_user_id: other.owner.id }, 'shop_not_found', 404);
     const { rows } = await db().query('select count(*)::int as n from public.customers where phone = $1', [base.p_phone]);
     expect(rows[0].n).toBe(0);
   });
@@ -85,7 +85,7 @@ describe('create_customer and update_customer', () => {
     const renamed = await rpcOk<{ customer: Customer }>('update_customer', { p_actor_user_id: world.staff.id, p_customer_id: customer.id, p_name: '정하윤' });
     expect(renamed.customer).toMatchObject({ name: '정하윤', phone: customer.phone, current_balance: 3_000 });
     await rpcRefused('update_customer', { p_actor_user_id: world.staff.id, p_customer_id: customer.id, p_phone: taken.phone }, 'phone_taken', 409);
-    await rpcRefused('update_customer', { p_actor_user_id: other.staff.id, p_customer_id: customer.id, p_name: 'x' }, 'not_shop_member', 403);
+    await rpcRefused('update_customer', { p_actor_user_id: other.staff.id, p_customer_id: customer.id, p_name: 'x' }, 'customer_not_found', 404);
     await rpcRefused('update_customer', { p_actor_user_id: world.staff.id, p_customer_id: '00000000-0000-4000-8000-000000000000', p_name: 'x' }, 'customer_not_found', 404);
   });
 });
@@ -104,7 +104,7 @@ describe('kiosks', () => {
     await rpcRefused('register_kiosk', { p_actor_user_id: world.staff.id, p_shop_id: world.shop.id, p_name: 'x' }, 'insufficient_role', 403);
     const { kiosk } = await registerKiosk(world);
     await rpcRefused('deactivate_kiosk', { p_actor_user_id: world.manager.id, p_kiosk_id: kiosk.id }, 'insufficient_role', 403);
-    await rpcRefused('deactivate_kiosk', { p_actor_user_id: other.owner.id, p_kiosk_id: kiosk.id }, 'not_shop_member', 403);
+    await rpcRefused('deactivate_kiosk', { p_actor_user_id: other.owner.id, p_kiosk_id: kiosk.id }, 'kiosk_not_found', 404);
     await rpcRefused('deactivate_kiosk', { p_actor_user_id: world.owner.id, p_kiosk_id: '00000000-0000-4000-8000-000000000000' }, 'kiosk_not_found', 404);
   });
 
@@ -155,7 +155,7 @@ describe('kiosks', () => {
     const theirs = await createCustomer(other.owner.id, other.shop.id, { pin: '1111', balance: 9_000 });
     await rpcRefused('kiosk_pay', pay(mine.device_key, theirs, '1111', 1_000), 'customer_not_found', 404);
     await rpcRefused('kiosk_balance', { p_kiosk_key: mine.device_key, p_phone: theirs.phone, p_pin: '1111' }, 'customer_not_found', 404);
-    await rpcRefused('verify_pin_atomic', { p_customer_id: theirs.id, p_pin: '1111', p_kiosk_key: mine.device_key }, 'not_shop_member', 403);
+    await rpcRefused('verify_pin_atomic', { p_customer_id: theirs.id, p_pin: '1111', p_kiosk_key: mine.device_key }, 'customer_not_found', 404);
     await rpcRefused('kiosk_pay', pay('not-a-key', theirs, '1111', 1_000), 'invalid_kiosk_key', 401);
     await rpcRefused('kiosk_balance', { p_kiosk_key: null, p_phone: theirs.phone, p_pin: '1111' }, 'invalid_kiosk_key', 401);
 

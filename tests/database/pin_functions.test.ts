@@ -105,7 +105,7 @@ describe('verify_pin_atomic', () => {
       await rpcRefused('verify_pin_atomic', { p_customer_id: customer.id, p_pin: pin, p_actor_user_id: world.staff.id }, 'invalid_pin_format', 400);
     }
     await rpcRefused('verify_pin_atomic', { p_customer_id: '00000000-0000-4000-8000-000000000000', p_pin: '1234', p_actor_user_id: world.staff.id }, 'customer_not_found', 404);
-    await rpcRefused('verify_pin_atomic', { p_customer_id: customer.id, p_pin: '1234', p_actor_user_id: other.owner.id }, 'not_shop_member', 403);
+    await rpcRefused('verify_pin_atomic', { p_customer_id: customer.id, p_pin: '1234', p_actor_user_id: other.owner.id }, 'customer_not_found', 404);
     await rpcRefused('verify_pin_atomic', { p_customer_id: customer.id, p_pin: '1234' }, 'not_authenticated', 401);
     await rpcRefused('verify_pin_atomic', { p_customer_id: customer.id, p_pin: '1234', p_actor_user_id: world.staff.id, p_kiosk_key: 'k' }, 'validation_failed', 400);
     expect((await pinRow(customer.id)).failed_attempts).toBe(0);
@@ -128,7 +128,7 @@ describe('set_pin and unlock_pin', () => {
     await rpcRefused('set_pin', { p_actor_user_id: world.owner.id, p_customer_id: customer.id, p_pin: '4321' }, 'pin_locked', 423);
     await rpcRefused('unlock_pin', { p_actor_user_id: world.manager.id, p_customer_id: customer.id }, 'insufficient_role', 403);
     await rpcRefused('unlock_pin', { p_actor_user_id: world.staff.id, p_customer_id: customer.id }, 'insufficient_role', 403);
-    await rpcRefused('unlock_pin', { p_actor_user_id: other.owner.id, p_customer_id: customer.id }, 'not_shop_member', 403);
+    await rpcRefused('unlock_pin', { p_actor_user_id: other.owner.id, p_customer_id: customer.id }, 'customer_not_found', 404);
     expect(await rpcOk('unlock_pin', { p_actor_user_id: world.owner.id, p_customer_id: customer.id })).toEqual({ customer_id: customer.id, unlocked: true });
     expect(await pinRow(customer.id)).toMatchObject({ failed_attempts: 0, locked_until: null });
     expect(await verify(world.staff.id, customer.id, '1234')).toMatchObject({ ok: true });
@@ -138,7 +138,7 @@ describe('set_pin and unlock_pin', () => {
     const customer = await createCustomer(world.owner.id, world.shop.id);
     await rpcRefused('set_pin', { p_actor_user_id: world.staff.id, p_customer_id: customer.id, p_pin: '12' }, 'invalid_pin_format', 400);
     await rpcRefused('set_pin', { p_actor_user_id: world.staff.id, p_customer_id: '00000000-0000-4000-8000-000000000000', p_pin: '1234' }, 'customer_not_found', 404);
-    await rpcRefused('set_pin', { p_actor_user_id: other.staff.id, p_customer_id: customer.id, p_pin: '1234' }, 'not_shop_member', 403);
+    await rpcRefused('set_pin', { p_actor_user_id: other.staff.id, p_customer_id: customer.id, p_pin: '1234' }, 'customer_not_found', 404);
     await rpcRefused('unlock_pin', { p_actor_user_id: world.owner.id, p_customer_id: customer.id }, 'pin_not_set', 409);
   });
 });

@@ -166,17 +166,17 @@ describe('promotions', () => {
     expect(await mismatches()).toEqual([]);
   });
 
-  it('only an owner creates or ends one; bad figures are validation_failed; another shop is not_shop_member', async () => {
+  it('only an owner creates or ends one; bad figures are validation_failed; another shop\'s member finds no such shop or promotion', async () => {
     const [shop, other] = await Promise.all([createShopWithStaff(), createShopWithStaff()]);
     const base = { p_shop_id: shop.shop.id, p_min_charge: 10_000, p_bonus_amount: 1_000 };
     await rpcRefused('create_promotion', { ...base, p_actor_user_id: shop.manager.id }, 'insufficient_role', 403);
-    await rpcRefused('create_promotion', { ...base, p_actor_user_id: other.owner.id }, 'not_shop_member', 403);
+    await rpcRefused('create_promotion', { ...base, p_actor_user_id: other.owner.id }, 'shop_not_found', 404);
     await rpcRefused('create_promotion', { ...base, p_actor_user_id: shop.owner.id, p_bonus_percent: 10 }, 'validation_failed', 400);
     await rpcRefused('create_promotion', { ...base, p_actor_user_id: shop.owner.id, p_bonus_amount: null, p_bonus_percent: 101 }, 'validation_failed', 400);
     await rpcRefused('create_promotion', { ...base, p_actor_user_id: shop.owner.id, p_ends_at: '2020-01-01T00:00:00Z' }, 'validation_failed', 400);
     const id = await promotion(shop, { min_charge: 10_000, bonus_amount: 1_000 });
     await rpcRefused('end_promotion', { p_actor_user_id: shop.staff.id, p_promotion_id: id }, 'insufficient_role', 403);
-    await rpcRefused('end_promotion', { p_actor_user_id: other.owner.id, p_promotion_id: id }, 'not_shop_member', 403);
+    await rpcRefused('end_promotion', { p_actor_user_id: other.owner.id, p_promotion_id: id }, 'promotion_not_found', 404);
     await rpcRefused('end_promotion', { p_actor_user_id: shop.owner.id, p_promotion_id: crypto.randomUUID() }, 'promotion_not_found', 404);
   });
 
@@ -333,7 +333,7 @@ describe('refunds', () => {
     const customer = await createCustomer(shop.staff.id, shop.shop.id, { balance: 12_000 });
     await rpcRefused('quote_refund', { p_actor_user_id: shop.staff.id, p_customer_id: customer.id }, 'insufficient_role', 403);
     await rpcRefused('refund_balance', refundArgs(shop.staff.id, customer.id), 'insufficient_role', 403);
-    await rpcRefused('refund_balance', refundArgs(other.owner.id, customer.id), 'not_shop_member', 403);
+    await rpcRefused('refund_balance', refundArgs(other.owner.id, customer.id), 'customer_not_found', 404);
     await rpcRefused('refund_balance', refundArgs(shop.owner.id, customer.id, 'bitcoin'), 'validation_failed', 400);
     const key = idempotencyKey('refund');
     const first = await rpcOk<Money>('refund_balance', refundArgs(shop.owner.id, customer.id, 'card_cancel', key));

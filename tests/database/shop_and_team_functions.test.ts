@@ -155,7 +155,7 @@ describe('the team: add, change a role, remove, list', () => {
     expect(removed).toMatchObject({ user_id: team.staff.id, role: 'staff', email: team.staff.email });
     // The same JWT as before.
     expect((await team.staff.client.from('shops').select('id')).data).toEqual([]);
-    await rpcRefused('list_shop_members', { p_actor_user_id: team.staff.id, p_shop_id: team.shop.id }, 'not_shop_member', 403);
+    await rpcRefused('list_shop_members', { p_actor_user_id: team.staff.id, p_shop_id: team.shop.id }, 'shop_not_found', 404);
 
     // An owner may leave while another owner stays.
     await rpcOk('remove_shop_member', { p_actor_user_id: team.owner.id, p_shop_id: team.shop.id, p_user_id: team.owner.id });

@@ -34,11 +34,11 @@ describe('POST /functions/v1/customers', () => {
     expect([a.phone, b.phone]).toEqual([phone, phone]);
   });
 
-  it("refuses creating a customer in another shop with 403 not_shop_member", async () => {
+  it("refuses creating a customer in another shop with 404 shop_not_found, as for an unknown shop", async () => {
     const { shop } = await createShopWithStaff();
     const other = await createShopWithStaff();
     const answer = await callFunction('customers', asStaff(other.owner), { body: { shop_id: shop.id, name: '침입자', phone: uniquePhone() } });
-    expectError(answer, 403, 'not_shop_member');
+    expectError(answer, 404, 'shop_not_found');
   });
 
   it.each([
@@ -90,14 +90,14 @@ describe('PATCH /functions/v1/customers', () => {
     expect(answer.body.customer).toMatchObject({ name: '새 이름', phone: customer.phone });
   });
 
-  it("refuses another shop's staff with 403 not_shop_member and an unknown customer with 404 customer_not_found", async () => {
+  it("refuses another shop's staff and an unknown customer alike, with 404 customer_not_found", async () => {
     const { staff, shop } = await createShopWithStaff();
     const customer = await createCustomer(staff, shop.id);
     const other = await createShopWithStaff();
     expectError(
       await callFunction('customers', asStaff(other.staff), { method: 'PATCH', body: { customer_id: customer.id, name: '탈취' } }),
-      403,
-      'not_shop_member',
+      404,
+      'customer_not_found',
     );
     expectError(
       await callFunction('customers', asStaff(staff), { method: 'PATCH', body: { customer_id: '00000000-0000-4000-8000-000000000003', name: '없음' } }),

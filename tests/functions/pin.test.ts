@@ -36,11 +36,11 @@ describe('POST /functions/v1/pin/set and /verify', () => {
     expect([answer.status, answer.body.ok]).toEqual([200, true]);
   });
 
-  it("refuses a kiosk of another shop with 403 not_shop_member and counts no failure", async () => {
+  it("refuses a kiosk of another shop with 404 customer_not_found and counts no failure", async () => {
     const { customer } = await shopWithCustomer({ pin: '2468' });
     const other = await createShopWithStaff();
     const { device_key } = await registerKiosk(other.owner, other.shop.id);
-    expectError(await verify(asKiosk(device_key), customer.id, '0000'), 403, 'not_shop_member');
+    expectError(await verify(asKiosk(device_key), customer.id, '0000'), 404, 'customer_not_found');
     expect(await failedAttempts(customer.id)).toBe(0);
   });
 
@@ -60,11 +60,11 @@ describe('POST /functions/v1/pin/set and /verify', () => {
     expect(expectError(answer, 400, 'validation_failed').details[0].path).toEqual(['pin']);
   });
 
-  it("refuses another shop's staff setting a PIN with 403 not_shop_member", async () => {
+  it("refuses another shop's staff setting a PIN with 404 customer_not_found", async () => {
     const { customer } = await shopWithCustomer();
     const other = await createShopWithStaff();
     const answer = await callFunction('pin/set', asStaff(other.staff), { body: { customer_id: customer.id, pin: '1111' } });
-    expectError(answer, 403, 'not_shop_member');
+    expectError(answer, 404, 'customer_not_found');
   });
 });
 

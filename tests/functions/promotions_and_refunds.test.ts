@@ -98,15 +98,15 @@ describe('POST /functions/v1/refunds/quote and /refunds', () => {
     expect(await balanceOf(customer.id)).toBe(0);
   });
 
-  it('refuses staff (403), a missing Idempotency-Key (400), an unknown method (400) and another shop (403)', async () => {
+  it('refuses staff (403), a missing Idempotency-Key (400), an unknown method (400) and another shop (404, as an unknown customer)', async () => {
     const { owner, staff, customer } = await shopWithCustomer({ balance: 5_000 });
     const other = await shopWithCustomer();
     expectError(await callFunction('refunds/quote', asStaff(staff), { body: { customer_id: customer.id } }), 403, 'insufficient_role');
     expectError(await callFunction('refunds', asStaff(staff), { body: { customer_id: customer.id, method: 'cash' }, idempotencyKey: newIdempotencyKey() }), 403, 'insufficient_role');
     expectError(await callFunction('refunds', asStaff(owner), { body: { customer_id: customer.id, method: 'cash' } }), 400, 'idempotency_key_required');
     expectError(await callFunction('refunds', asStaff(owner), { body: { customer_id: customer.id, method: 'gift_card' }, idempotencyKey: newIdempotencyKey() }), 400, 'validation_failed');
-    expectError(await callFunction('refunds/quote', asStaff(other.owner), { body: { customer_id: customer.id } }), 403, 'not_shop_member');
-    expectError(await callFunction('refunds', asStaff(other.owner), { body: { customer_id: customer.id, method: 'cash' }, idempotencyKey: newIdempotencyKey() }), 403, 'not_shop_member');
+    expectError(await callFunction('refunds/quote', asStaff(other.owner), { body: { customer_id: customer.id } }), 404, 'customer_not_found');
+    expectError(await callFunction('refunds', asStaff(other.owner), { body: { customer_id: customer.id, method: 'cash' }, idempotencyKey: newIdempotencyKey() }), 404, 'customer_not_found');
     expect(await balanceOf(customer.id)).toBe(5_000);
   });
 });

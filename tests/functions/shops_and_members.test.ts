@@ -114,8 +114,8 @@ describe('/functions/v1/members', () => {
     expect([removed.status, removed.body.removed.role]).toEqual([200, 'manager']);
     expectError(
       await callFunction('customers', asStaff(manager), { method: 'PATCH', body: { customer_id: customer.id, name: '다른 이름' } }),
-      403,
-      'not_shop_member',
+      404,
+      'customer_not_found',
     );
     expect((await manager.client.from('customers').select('id')).data).toEqual([]);
   });

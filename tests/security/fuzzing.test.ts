@@ -205,6 +205,31 @@ const routes: Route[] = [
 const KNOWN_PATHS = new Set([...routes.map((route) => route.path), 'transactions', 'pin', 'kiosk', 'promotions', 'refunds']);
 
 const contract = (...codes: string[]): Expected => ({ layer: 'contract', codes });
+
+// The not-found code of each staff route's target: what an id of another shop answers.
+const UNKNOWN_TARGET: Record<string, string> = {
+  'POST customers': 'shop_not_found',
+  'PATCH customers': 'customer_not_found',
+  'POST transactions/charge': 'customer_not_found',
+  'POST transactions/deduct': 'customer_not_found',
+  'POST transactions/cancel': 'transaction_not_found',
+  'POST promotions': 'shop_not_found',
+  'POST promotions/end': 'promotion_not_found',
+  'POST refunds/quote': 'customer_not_found',
+  'POST refunds': 'customer_not_found',
+  'POST pin/set': 'customer_not_found',
+  'POST pin/verify': 'customer_not_found',
+  'POST pin/unlock': 'customer_not_found',
+  'POST kiosks': 'shop_not_found',
+  'POST kiosks/deactivate': 'kiosk_not_found',
+  'PATCH shops': 'shop_not_found',
+  'GET members': 'shop_not_found',
+  'POST members': 'shop_not_found',
+  'PATCH members': 'shop_not_found',
+  'POST members/remove': 'shop_not_found',
+  'POST customers/close': 'customer_not_found',
+  'POST customers/erase': 'customer_not_found',
+};
 const PLATFORM: Expected = { layer: 'platform' };
 
 // ---------- generators of bad values, each invalid by the contract whatever is drawn ----------
@@ -407,9 +432,11 @@ function credentialFaults(route: Route): fc.Arbitrary<FuzzCase> {
     if (route.caller === 'user') {
       cases.push({ label: 'unknown user', headers: bearer(tokens.unknownUser), expected: contract('not_authenticated') });
     } else {
+      // A user who does not exist cannot act at all; another shop's owner learns only that the
+      // target is not found, exactly as for a random id.
       cases.push(
-        { label: 'unknown user', headers: bearer(tokens.unknownUser), expected: contract('not_shop_member') },
-        { label: "another shop's owner", headers: bearer(b.owner.accessToken), expected: contract('not_shop_member') },
+        { label: 'unknown user', headers: bearer(tokens.unknownUser), expected: contract('not_authenticated') },
+        { label: "another shop's owner", headers: bearer(b.owner.accessToken), expected: contract(UNKNOWN_TARGET[`${route.method} ${route.path}`]) },
       );
     }
     if (route.caller === 'owner') {
@@ -420,7 +447,7 @@ function credentialFaults(route: Route): fc.Arbitrary<FuzzCase> {
       cases.push(
         { label: 'empty kiosk key', headers: kiosk(''), expected: contract('invalid_kiosk_key') },
         { label: 'deactivated kiosk', headers: kiosk(deactivatedKioskKey), expected: contract('kiosk_deactivated') },
-        { label: "another shop's kiosk", headers: kiosk(otherShopKioskKey), expected: contract('not_shop_member') },
+        { label: "another shop's kiosk", headers: kiosk(otherShopKioskKey), expected: contract('customer_not_found') },
       );
     }
   }

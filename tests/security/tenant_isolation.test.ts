@@ -215,8 +215,13 @@ describe('RPC: no API role but service_role may call the SQL functions directly'
 
   it('keeps the private helpers out of reach: not found in the exposed schema, and the private profile refused', async () => {
     for (const { who, bearer } of callers()) {
-      const helper = await rest(`rpc is_shop_member as ${who}`, 'POST', 'rpc/is_shop_member', bearer, { p_shop_id: b.shop.id });
-      expect([who, helper.status, helper.body.code]).toEqual([who, 404, 'PGRST202']);
+      // The real private helpers: RLS's membership list and the staff RPCs' gate.
+      const members = await rest(`rpc member_shop_ids as ${who}`, 'POST', 'rpc/member_shop_ids', bearer, {});
+      expect([who, members.status, members.body.code]).toEqual([who, 404, 'PGRST202']);
+      const gate = await rest(`rpc authorize_for_customer as ${who}`, 'POST', 'rpc/authorize_for_customer', bearer, {
+        p_actor_user_id: b.owner.id, p_actor_session_id: null, p_customer_id: customerB.id, p_roles: ['owner'], p_lock: false,
+      });
+      expect([who, gate.status, gate.body.code]).toEqual([who, 404, 'PGRST202']);
       const viaProfile = await rest(`private rpc as ${who}`, 'POST', 'rpc/verify_pin', bearer, { p_customer_id: customerB.id, p_pin: B_PIN }, { 'content-profile': 'private' });
       expect([who, viaProfile.status, viaProfile.body.code]).toEqual([who, 406, 'PGRST106']);
     }
@@ -224,45 +229,60 @@ describe('RPC: no API role but service_role may call the SQL functions directly'
 });
 
 describe("function routes: A's members, A's kiosk and anon get nothing with B's ids", () => {
-  const attempts = (): Array<{ route: string; method?: string; body?: Record<string, unknown>; money?: boolean }> => [
-    { route: 'customers', body: { shop_id: b.shop.id, name: '침입자', phone: uniquePhone() } },
-    { route: 'customers', method: 'PATCH', body: { customer_id: customerB.id, name: '침입자' } },
-    { route: 'customers/close', body: { customer_id: customerB.id } },
-    { route: 'customers/erase', body: { customer_id: customerB.id } },
-    { route: 'shops', method: 'PATCH', body: { shop_id: b.shop.id, name: '탈취', max_balance: 1 } },
-    { route: `members?shop_id=${b.shop.id}`, method: 'GET' },
-    { route: 'members', body: { shop_id: b.shop.id, email: a.staff.email, role: 'owner' } },
-    { route: 'members', method: 'PATCH', body: { shop_id: b.shop.id, user_id: b.owner.id, role: 'staff' } },
-    { route: 'members/remove', body: { shop_id: b.shop.id, user_id: b.owner.id } },
-    { route: 'transactions/charge', body: { customer_id: customerB.id, amount: 1_000 }, money: true },
-    { route: 'transactions/deduct', body: { customer_id: customerB.id, amount: 1_000 }, money: true },
-    { route: 'transactions/cancel', body: { transaction_id: transactionB }, money: true },
-    { route: 'pin/set', body: { customer_id: customerB.id, pin: '0000' } },
-    { route: 'pin/verify', body: { customer_id: customerB.id, pin: B_PIN } },
-    { route: 'pin/unlock', body: { customer_id: customerB.id } },
-    { route: 'kiosks', body: { shop_id: b.shop.id, name: '침입 키오스크' } },
-    { route: 'kiosks/deactivate', body: { kiosk_id: kioskB.id } },
-    { route: 'promotions', body: { shop_id: b.shop.id, min_charge: 1_000, bonus_percent: 100 } },
-    { route: 'promotions/end', body: { promotion_id: promotionB } },
-    { route: 'refunds/quote', body: { customer_id: customerB.id } },
-    { route: 'refunds', body: { customer_id: customerB.id, method: 'cash' }, money: true },
+  // Each route with one id of B's, and what an unknown id of that kind answers: B's ids must answer
+  // exactly the same, so that A cannot tell B's real ids from random ones.
+  type Attempt = { route: string; method?: string; body?: Record<string, unknown>; money?: boolean; id: string; unknown: string };
+  const attempts = (): Attempt[] => [
+    { route: 'customers', body: { shop_id: b.shop.id, name: '침입자', phone: uniquePhone() }, id: b.shop.id, unknown: 'shop_not_found' },
+    { route: 'customers', method: 'PATCH', body: { customer_id: customerB.id, name: '침입자' }, id: customerB.id, unknown: 'customer_not_found' },
+    { route: 'customers/close', body: { customer_id: customerB.id }, id: customerB.id, unknown: 'customer_not_found' },
+    { route: 'customers/erase', body: { customer_id: customerB.id }, id: customerB.id, unknown: 'customer_not_found' },
+    { route: 'shops', method: 'PATCH', body: { shop_id: b.shop.id, name: '탈취', max_balance: 1 }, id: b.shop.id, unknown: 'shop_not_found' },
+    { route: `members?shop_id=${b.shop.id}`, method: 'GET', id: b.shop.id, unknown: 'shop_not_found' },
+    { route: 'members', body: { shop_id: b.shop.id, email: a.staff.email, role: 'owner' }, id: b.shop.id, unknown: 'shop_not_found' },
+    { route: 'members', method: 'PATCH', body: { shop_id: b.shop.id, user_id: b.owner.id, role: 'staff' }, id: b.shop.id, unknown: 'shop_not_found' },
+    { route: 'members/remove', body: { shop_id: b.shop.id, user_id: b.owner.id }, id: b.shop.id, unknown: 'shop_not_found' },
+    { route: 'transactions/charge', body: { customer_id: customerB.id, amount: 1_000 }, money: true, id: customerB.id, unknown: 'customer_not_found' },
+    { route: 'transactions/deduct', body: { customer_id: customerB.id, amount: 1_000 }, money: true, id: customerB.id, unknown: 'customer_not_found' },
+    { route: 'transactions/cancel', body: { transaction_id: transactionB }, money: true, id: transactionB, unknown: 'transaction_not_found' },
+    { route: 'pin/set', body: { customer_id: customerB.id, pin: '0000' }, id: customerB.id, unknown: 'customer_not_found' },
+    { route: 'pin/verify', body: { customer_id: customerB.id, pin: B_PIN }, id: customerB.id, unknown: 'customer_not_found' },
+    { route: 'pin/unlock', body: { customer_id: customerB.id }, id: customerB.id, unknown: 'customer_not_found' },
+    { route: 'kiosks', body: { shop_id: b.shop.id, name: '침입 키오스크' }, id: b.shop.id, unknown: 'shop_not_found' },
+    { route: 'kiosks/deactivate', body: { kiosk_id: kioskB.id }, id: kioskB.id, unknown: 'kiosk_not_found' },
+    { route: 'promotions', body: { shop_id: b.shop.id, min_charge: 1_000, bonus_percent: 100 }, id: b.shop.id, unknown: 'shop_not_found' },
+    { route: 'promotions/end', body: { promotion_id: promotionB }, id: promotionB, unknown: 'promotion_not_found' },
+    { route: 'refunds/quote', body: { customer_id: customerB.id }, id: customerB.id, unknown: 'customer_not_found' },
+    { route: 'refunds', body: { customer_id: customerB.id, method: 'cash' }, money: true, id: customerB.id, unknown: 'customer_not_found' },
   ];
 
-  it("answers 403 not_shop_member to A's owner and staff, and 401 not_authenticated to anon, on every staff route", async () => {
+  const attempt = (what: string, caller: Caller, { route, method = 'POST', body, money }: Attempt) =>
+    callFunction(route, caller, { method, body, ...(money ? { idempotencyKey: newIdempotencyKey() } : {}) }).then((answer) => keep(what, answer));
+
+  /** The same attempt with its id of B's replaced by a random one. */
+  const withRandomId = (tried: Attempt): Attempt => {
+    const random = crypto.randomUUID();
+    const swap = (text: string) => text.replaceAll(tried.id, random);
+    return { ...tried, route: swap(tried.route), body: tried.body && JSON.parse(swap(JSON.stringify(tried.body))), id: random };
+  };
+
+  /** The error body as text, without its request id, with the id the caller sent written as <id>. */
+  const comparable = (answer: FunctionAnswer, id: string) => {
+    const { request_id: _requestId, ...error } = answer.body.error;
+    return JSON.stringify({ error }).replaceAll(id, '<id>');
+  };
+
+  it("answers A's owner and staff exactly as for an unknown id (404), and anon 401 not_authenticated, on every staff route", async () => {
     const { ANON_KEY } = stackEnv();
     let refused = 0;
-    for (const { route, method = 'POST', body, money } of attempts()) {
+    for (const tried of attempts()) {
       for (const [who, caller, status, code] of [
-        ["A's owner", asStaff(a.owner), 403, 'not_shop_member'],
-        ["A's staff", asStaff(a.staff), 403, 'not_shop_member'],
+        ["A's owner", asStaff(a.owner), 404, tried.unknown],
+        ["A's staff", asStaff(a.staff), 404, tried.unknown],
         ['anon', { token: ANON_KEY } as Caller, 401, 'not_authenticated'],
       ] as const) {
-        const answer = keep(`${method} ${route} as ${who}`, await callFunction(route, caller, {
-          method,
-          body,
-          ...(money ? { idempotencyKey: newIdempotencyKey() } : {}),
-        }));
-        expect([route, who, answer.status, answer.body?.error?.code]).toEqual([route, who, status, code]);
+        const answer = await attempt(`${tried.method ?? 'POST'} ${tried.route} as ${who}`, caller, tried);
+        expect([tried.route, who, answer.status, answer.body?.error?.code]).toEqual([tried.route, who, status, code]);
         expectError(answer, status, code);
         refused++;
       }
@@ -270,7 +290,18 @@ describe("function routes: A's members, A's kiosk and anon get nothing with B's 
     expect(refused).toBe(21 * 3);
   });
 
-  it("refuses A's kiosk on B's customer: by phone it finds no such customer, by id it is not B's kiosk", async () => {
+  it("gives a real id of B's and a random id byte-identical error bodies, apart from the request id", async () => {
+    for (const tried of attempts()) {
+      const unknown = withRandomId(tried);
+      const real = await attempt(`${tried.route} B's id as A's owner`, asStaff(a.owner), tried);
+      const random = await attempt(`${tried.route} random id as A's owner`, asStaff(a.owner), unknown);
+      expect([tried.route, real.status, comparable(real, tried.id)]).toEqual([tried.route, random.status, comparable(random, unknown.id)]);
+      expect(real.status).toBe(404);
+      expect(real.headers.get('content-length')).toBe(random.headers.get('content-length'));
+    }
+  });
+
+  it("refuses A's kiosk on B's customer: by phone or by id it finds no such customer", async () => {
     const pay = keep('kiosk/pay A kiosk B phone', await callFunction('kiosk/pay', asKiosk(kioskA), {
       body: { phone: customerB.phone, pin: B_PIN, amount: 1_000 },
       idempotencyKey: newIdempotencyKey(),
@@ -281,7 +312,7 @@ describe("function routes: A's members, A's kiosk and anon get nothing with B's 
     // Wrong PINs from A's kiosk must not count against B's customer.
     for (const pin of ['0000', '1234', '9999', '5555', '2468', '1357']) {
       const verify = keep('pin/verify A kiosk B id', await callFunction('pin/verify', asKiosk(kioskA), { body: { customer_id: customerB.id, pin } }));
-      expectError(verify, 403, 'not_shop_member');
+      expectError(verify, 404, 'customer_not_found');
     }
   });
 
@@ -343,8 +374,9 @@ describe('after every attempt', () => {
     expect(await fingerprint([b.shop.id])).toEqual(before);
     const leaks = bodies.flatMap(({ what, text }) => bSecrets.filter((secret) => text.includes(secret)).map((secret) => `${what}: ${secret}`));
     expect(leaks).toEqual([]);
-    // 24 selects + 24 A-only reads + 72 writes + 3 statements + 104 RPCs + 6 private helpers
-    // + 63 staff routes + 8 kiosk attempts + 1 foreign kiosk key + 30 private-table reads.
-    expect(bodies.length).toBe(335);
+    // 24 selects + 24 A-only reads + 72 writes + 3 statements + 104 RPCs + 9 private helpers
+    // + 63 staff routes + 42 real-or-random id pairs + 8 kiosk attempts + 1 foreign kiosk key
+    // + 30 private-table reads.
+    expect(bodies.length).toBe(380);
   });
 });

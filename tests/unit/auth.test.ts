@@ -30,8 +30,20 @@ async function refusedCode(request: Request) {
 }
 
 describe('staff JWT verification', () => {
-  it('returns the user id of a valid access token', async () => {
-    expect(await verify(withBearer(`Bearer ${await token({})}`))).toBe(USER_ID);
+  it('returns the user id and the session id of a valid access token', async () => {
+    const sessionId = '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d';
+    expect(await verify(withBearer(`Bearer ${await token({ session_id: sessionId })}`))).toEqual({
+      p_actor_user_id: USER_ID,
+      p_actor_session_id: sessionId,
+    });
+  });
+
+  it('returns no session for a token without the claim (SQL then judges the user alone)', async () => {
+    expect(await verify(withBearer(`Bearer ${await token({})}`))).toEqual({ p_actor_user_id: USER_ID });
+  });
+
+  it.each([['not-a-uuid'], [42], [null]])('refuses a session_id claim of %j', async (sessionId) => {
+    expect(await refusedCode(withBearer(`Bearer ${await token({ session_id: sessionId })}`))).toEqual([401, 'not_authenticated']);
   });
 
   it('refuses a missing Authorization header', async () => {
@@ -80,7 +92,7 @@ describe('staff JWT verification', () => {
   });
 
   it('accepts an audience list that names authenticated', async () => {
-    expect(await verify(withBearer(`Bearer ${await token({ aud: ['authenticated', 'other'] })}`))).toBe(USER_ID);
+    expect(await verify(withBearer(`Bearer ${await token({ aud: ['authenticated', 'other'] })}`))).toEqual({ p_actor_user_id: USER_ID });
   });
 
   it('refuses a subject that is not a user id', async () => {
