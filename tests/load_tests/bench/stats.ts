@@ -1,14 +1,9 @@
 // What one phase of the benchmark measured: every answer's latency and outcome, kept whole (a ten
 // second phase is at most a few hundred thousand numbers), so percentiles are exact, not bucketed.
 
-/** The refusals a load run may meet and that are the product working, not failing (as in k6/). */
-export const REFUSALS = ['insufficient_balance', 'balance_ceiling_exceeded', 'pin_invalid', 'pin_locked', 'nothing_to_refund'] as const;
-export type Refusal = (typeof REFUSALS)[number];
-export type Outcome = 'ok' | Refusal | 'error';
+import { isRefusal, REFUSALS, type Outcome, type Refusal } from '../../../k6/lib/journey-rules.ts';
 
-export function isRefusal(code: unknown): code is Refusal {
-  return typeof code === 'string' && (REFUSALS as readonly string[]).includes(code);
-}
+export { isRefusal, REFUSALS, type Outcome, type Refusal };
 
 /** Nearest-rank percentile of values sorted ascending; null when there are none. */
 export function percentile(sorted: ArrayLike<number>, p: number): number | null {
