@@ -3,6 +3,7 @@
 // request. No k6 import here (as in shape-names.ts), so Node loads it as it is.
 
 import { ERROR_STATUS } from '../../functions/_shared/error_status.ts';
+import type { MoneyAnswer, MoneyResult, MoneyTransaction } from '../../functions/_shared/money.ts';
 
 /** The refusals a load run may meet: the product working (a low balance, a locked PIN), never an error. */
 export const REFUSALS = ['insufficient_balance', 'balance_ceiling_exceeded', 'pin_invalid', 'pin_locked', 'nothing_to_refund'] as const;
@@ -106,13 +107,13 @@ export function wrongPin(pin: string): string {
   return `${pin.slice(0, -1)}${(Number(pin[pin.length - 1]) + 1) % 10}`;
 }
 
-/** The fields of a money result (docs/contract.md) that a load run checks. */
-interface MoneyAnswer {
-  transaction?: { id?: unknown; amount?: unknown; balance_after?: unknown };
-  balance?: unknown;
-  bonus?: unknown;
-  replayed?: unknown;
-}
+/** A body to check against the contract's type: every field there, but not trusted yet. */
+type Unchecked<T> = { [K in keyof T]?: unknown };
+
+/** The fields of a money result (functions/_shared/money.ts) that a load run checks. */
+type CheckedMoneyFields = Unchecked<Pick<MoneyResult, 'balance' | 'bonus' | 'replayed'>> & {
+  transaction?: Unchecked<Pick<MoneyTransaction, 'id' | 'amount' | 'balance_after'>>;
+};
 
 /**
  * A correct money answer: a fresh Idempotency-Key never comes back as a replay (the SQL result says
@@ -121,7 +122,7 @@ interface MoneyAnswer {
  * balance is the ledger row's plus, on a charge, the promotion's bonus written right after it.
  */
 export function isRightMoneyAnswer(body: unknown, amount: number | undefined): boolean {
-  const result = body as MoneyAnswer | null;
+  const result = body as CheckedMoneyFields | null;
   const bonus = typeof result?.bonus === 'number' ? result.bonus : 0;
   const transactionAmount = result?.transaction?.amount;
   return (
@@ -155,7 +156,7 @@ export class RecentCharges<Customer> {
 
   /** Remembers a successful charge from its money answer. */
   add(customer: Customer, charged: number, answer: unknown): void {
-    const body = answer as { transaction: { id: string }; bonus?: number };
+    const body = answer as MoneyAnswer;
     if (this.charges.length < this.limit) {
       this.charges.push({ transactionId: body.transaction.id, customer, amount: charged + (body.bonus ?? 0) });
     }

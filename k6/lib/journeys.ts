@@ -22,6 +22,7 @@ import {
   type Refusal,
   type RequestName,
 } from './journey-rules.ts';
+import type { MoneyAnswer } from '../../functions/_shared/money.ts';
 import { recordOutcome } from './metrics.ts';
 import type { LoadData, ShopSessions } from './lifecycle.ts';
 
@@ -160,7 +161,7 @@ export function deductThenPartialCancel(data: LoadData): void {
   moneyCall(
     '/functions/v1/transactions/cancel',
     REQUEST.partialCancel,
-    { transaction_id: (JSON.parse(String(deduct.res.body)) as { transaction: { id: string } }).transaction.id, amount: returned, reason: 'k6 load: returned' },
+    { transaction_id: (JSON.parse(String(deduct.res.body)) as MoneyAnswer).transaction.id, amount: returned, reason: 'k6 load: returned' },
     staffOf(shopOf(data, customer), CANCELLING_ROLES),
     JOURNEY.partialCancel.allowed,
     (body) => isRightMoneyAnswer(body, returned),

@@ -23,6 +23,8 @@ import path from 'node:path';
 import pg from 'pg';
 import type { ChildExit } from '../../stack/child.ts';
 import { startStack, type ChildRestart, type RunningStack, type ServiceName } from '../../stack/stack.ts';
+import type { MoneyTransaction } from '../../functions/_shared/money.ts';
+import { signedAmount, signedSql } from '../support/movements.ts';
 
 export type MoneyKind = 'charge' | 'deduct' | 'kiosk_pay' | 'cancel';
 const KINDS: MoneyKind[] = ['charge', 'deduct', 'kiosk_pay', 'cancel'];
@@ -62,13 +64,7 @@ interface Operation {
   targetId?: string;
 }
 
-interface TransactionAnswer {
-  id: string;
-  type: string;
-  amount: number;
-  customer_id: string;
-  original_transaction_id: string | null;
-}
+type TransactionAnswer = Pick<MoneyTransaction, 'id' | 'type' | 'amount' | 'customer_id' | 'original_transaction_id'>;
 
 interface Outcome {
   operation: Operation;
@@ -132,8 +128,6 @@ export interface ChaosReport {
   logsDir: string | null;
 }
 
-// Signed effect on the balance, as docs/contract.md states it.
-const SIGN: Record<string, 1 | -1> = { charge: 1, bonus: 1, deduct: -1, charge_cancel: -1, deduct_cancel: 1, refund: -1 };
 const BUSINESS_REFUSALS = new Set(['insufficient_balance', 'balance_ceiling_exceeded']);
 const OPENING_BALANCE = 100_000;
 const PIN = '4821';
@@ -479,7 +473,7 @@ async function verify(
           transaction.customer_id === operation.customerId &&
           (operation.kind === 'cancel' ? transaction.original_transaction_id === operation.targetId : transaction.amount === requestedAmount);
         if (!matches) answerMismatches++;
-        expected.set(operation.customerId, expected.get(operation.customerId)! + SIGN[transaction.type] * transaction.amount);
+        expected.set(operation.customerId, expected.get(operation.customerId)! + signedAmount(transaction));
       } else {
         byKind[operation.kind].refused++;
         const label = `${outcome.status} ${outcome.code}`;
@@ -500,7 +494,7 @@ async function verify(
       await db.query<{ balances: string; ledger: string; negative: string }>(
         `select
            (select coalesce(sum(current_balance), 0) from public.customers) as balances,
-           (select coalesce(sum(case when type in ('charge', 'bonus', 'deduct_cancel') then amount else -amount end), 0)
+           (select coalesce(sum(${signedSql('amount')}), 0)
               from public.transactions) as ledger,
            (select count(*) from public.customers where current_balance < 0) as negative`,
       )

@@ -45,19 +45,7 @@ export function idempotencyKey(label = 'k'): string {
   return `${label}-${randomUUID()}`;
 }
 
-export interface MoneyResult {
-  transaction: {
-    id: string;
-    type: 'charge' | 'deduct' | 'charge_cancel' | 'deduct_cancel';
-    amount: number;
-    balance_after: number;
-    created_at: string;
-    customer_id: string;
-    original_transaction_id: string | null;
-  };
-  balance: number;
-  replayed: boolean;
-}
+export type { MoneyResult } from '../../functions/_shared/money.ts';
 
 export interface PinResult {
   ok: boolean;

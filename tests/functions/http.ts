@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { createClient, FunctionsHttpError, type SupabaseClient } from '@supabase/supabase-js';
 import { SignJWT } from 'jose';
 import type { Database } from '../../functions/_shared/database.types.ts';
+import type { MoneyAnswer } from '../../functions/_shared/money.ts';
 import { expect } from 'vitest';
 import { balanceOf, clientOptions, createShopWithStaff, db, stackEnv, uniquePhone, type ShopWithStaff, type TestUser } from '../support/index.ts';
 
@@ -126,7 +127,7 @@ export async function charge(user: TestUser, customerId: string, amount: number)
     idempotencyKey: newIdempotencyKey(),
   });
   if (answer.status !== 200) throw new Error(`charge answered ${answer.status}: ${JSON.stringify(answer.body)}`);
-  return answer.body as { transaction: { id: string; balance_after: number }; balance: number };
+  return answer.body as MoneyAnswer;
 }
 
 export async function registerKiosk(owner: TestUser, shopId: string, name = '입구 키오스크') {

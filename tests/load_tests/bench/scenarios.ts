@@ -22,6 +22,7 @@ import {
   type Refusal,
   type RequestName,
 } from '../../../k6/lib/journey-rules.ts';
+import type { MoneyAnswer } from '../../../functions/_shared/money.ts';
 import type { Answer, Iteration } from './driver.ts';
 import type { BenchCustomer, BenchShop, Fixture, StaffSession } from './fixture.ts';
 import { describeAnswer, withIdempotencyKey, type Headers, type HttpAnswer, type HttpClient } from './http.ts';
@@ -301,7 +302,7 @@ export function realisticMix(fx: Fixture, http: HttpClient): Iteration {
     const returnedAmount = amount * JOURNEY.partialCancel.returnedShare;
     const returned = await http.post(
       '/functions/v1/transactions/cancel',
-      { transaction_id: (answer.body as { transaction: { id: string } }).transaction.id, amount: returnedAmount, reason: 'bench: returned' },
+      { transaction_id: (answer.body as MoneyAnswer).transaction.id, amount: returnedAmount, reason: 'bench: returned' },
       withIdempotencyKey(staffHeaders(fx, randomItem(shopOf(fx, customer).cancellers))),
     );
     return judgeHttp(REQUEST.partialCancel, returned, {
