@@ -3,7 +3,7 @@
  * promotions, the spending order, partial cancels, refunds under the statutory rules, per-customer
  * sequence numbers, statements under RLS and the shops' liability, each with exact figures.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createShopWithStaff, db, untyped, type ShopWithStaff } from '../support/index.ts';
 import { createCustomer, idempotencyKey, mismatches, rpcOk, rpcRefused } from './support.ts';
 
@@ -88,11 +88,6 @@ async function ledger(customerId: string) {
   );
   return rows;
 }
-
-let world: Shop;
-beforeAll(async () => {
-  world = await createShopWithStaff({ maxBalance: 5_000_000 });
-});
 
 describe('the issue\'s example: 100,000원 with a 10 % promotion, 70,000원 spent, then a refund', () => {
   it('grants 10,000 bonus, spends paid money first, quotes 30,000 refundable under the 60 % rule and refunds to zero', async () => {

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PostgrestError } from '@supabase/supabase-js';
 import { expect } from 'vitest';
-import { balanceOf, db, serviceClient, uniquePhone as phone, untyped } from '../support/index.ts';
+import { balanceOf, serviceClient, uniquePhone as phone, untyped } from '../support/index.ts';
 
 export interface RpcAnswer<T = unknown> {
   data: T | null;
@@ -38,8 +38,6 @@ export async function rpcRefused(
   expect({ code: answer.error?.code, status: answer.status }).toEqual({ code, status });
   return answer.error!;
 }
-
-/** A unique, valid 010 phone number. */
 
 export function idempotencyKey(label = 'k'): string {
   return `${label}-${randomUUID()}`;
