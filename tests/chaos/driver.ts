@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { ChildExit } from '../../stack/child.ts';
-import { startStack, type ChildRestart, type RunningStack, type ServiceName } from '../../stack/stack.ts';
+import { abortableSleep, startStack, type ChildRestart, type RunningStack, type ServiceName } from '../../stack/stack.ts';
 import type { MoneyTransaction } from '../../functions/_shared/money.ts';
 import { signedAmount, signedSql } from '../support/movements.ts';
 
@@ -133,13 +133,6 @@ const OPENING_BALANCE = 100_000;
 const PIN = '4821';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const pause = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal?.aborted) return resolve();
-    const onAbort = () => (clearTimeout(timer), resolve());
-    const timer = setTimeout(() => (signal?.removeEventListener('abort', onAbort), resolve()), ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 const pick = <T>(items: T[]): T => items[Math.floor(Math.random() * items.length)];
 const thousands = (min: number, max: number) => 1_000 * (min + Math.floor(Math.random() * (max - min + 1)));
 
@@ -363,7 +356,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const weights: [MoneyKind, number][] = [['charge', 0.3], ['deduct', 0.25], ['kiosk_pay', 0.3], ['cancel', 0.15]];
     const chooseKind = (): MoneyKind => {
       let roll = Math.random();
-      for (const [kind, weight] of weights) if ((roll -= weight) < 0) return kind;
+      for (const [kind, weight] of weights) {
+        roll -= weight;
+        if (roll < 0) return kind;
+      }
       return 'charge';
     };
     const workers = Array.from({ length: options.concurrency }, async () => {
@@ -377,7 +373,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const crashDrill = (async () => {
       for (let round = 1; round <= options.crashRounds; round++) {
         for (const service of ['postgres', 'postgrest', 'functions'] as const) {
-          await pause(gapMs, options.signal);
+          await abortableSleep(gapMs, options.signal);
           if (options.signal?.aborted) return;
           const killedAt = Date.now();
           const restarted = stack.nextRestart(service);
@@ -387,7 +383,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           crashes.push({ service, round, exit, outageMs, killedAt });
           log(`round ${round}: ${service} killed (${exit.signal}), restarted by the supervisor after ${outageMs} ms`);
         }
-        await pause(gapMs, options.signal);
+        await abortableSleep(gapMs, options.signal);
         if (options.signal?.aborted) return;
         stack.signal('postgrest', 'SIGSTOP');
         await sleep(stallMs);
@@ -396,8 +392,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         log(`round ${round}: postgrest frozen for ${stallMs} ms (the functions give up after ${functionsTimeoutMs} ms)`);
       }
     })();
-    await Promise.all([crashDrill, pause(options.durationMs, options.signal)]);
-    await pause(tailMs, options.signal);
+    await Promise.all([crashDrill, abortableSleep(options.durationMs, options.signal)]);
+    await abortableSleep(tailMs, options.signal);
     trafficOn = false;
     await Promise.all(workers);
     const trafficMs = Date.now() - trafficStart;

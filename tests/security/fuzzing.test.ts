@@ -487,9 +487,9 @@ function classicCases(route: Route): FuzzCase[] {
     kind === 'amount'
       ? ['1e3', '1000.0', '-0', '1e400', '9007199254740993', '"1000"'].map((literal) => bodyCase(route, 'bad amount', withField(route.valid(), key, literal)))
       // Escape sequences in the JSON text (raw lone surrogates would leave fetch as U+FFFD, a valid character).
-      : ['\\ud800', '\\udfff', '\\u0000'].flatMap((escape) => [
-          bodyCase(route, `bad ${kind}`, withField(route.valid(), key, `"${escape}"`)),
-          bodyCase(route, `bad ${kind}`, withField(route.valid(), key, `"가나${escape}다"`)),
+      : ['\\ud800', '\\udfff', '\\u0000'].flatMap((escaped) => [
+          bodyCase(route, `bad ${kind}`, withField(route.valid(), key, `"${escaped}"`)),
+          bodyCase(route, `bad ${kind}`, withField(route.valid(), key, `"가나${escaped}다"`)),
         ]),
   );
   cases.push(bodyCase(route, 'extra field', withField(route.valid(), '__proto__', '{"role":"owner"}')));

@@ -279,7 +279,9 @@ describe('the CPU accounting of PostgreSQL', () => {
     // They end over the next listings (their exit costs 10 ticks each), then the postmaster waits for them.
     table.events.push(
       () => undefined,
-      () => phaseBackends.forEach((pid) => table.exit(pid, 100)),
+      () => {
+        for (const pid of phaseBackends) table.exit(pid, 100);
+      },
       () => undefined,
       () => table.reap(),
     );
