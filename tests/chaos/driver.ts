@@ -185,7 +185,7 @@ export async function setUpShop(stack: RunningStack, db: pg.Client, customerCoun
     [shopId, owner.id, manager.id, staff.id],
   );
   const ownerHeaders = staffHeaders(stack, owner.token);
-  const kiosk = await post('kiosks', ownerHeaders, { shop_id: shopId, name: '카오스 키오스크' });
+  const kiosk = await post('shop-kiosks', ownerHeaders, { shop_id: shopId, name: '카오스 키오스크' });
   if (kiosk.status !== 201) throw new Error(`register kiosk answered ${kiosk.status}: ${kiosk.text}`);
   const customers: Customer[] = [];
   for (let i = 0; i < customerCount; i++) {

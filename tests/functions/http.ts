@@ -131,7 +131,7 @@ export async function charge(user: TestUser, customerId: string, amount: number)
 }
 
 export async function registerKiosk(owner: TestUser, shopId: string, name = '입구 키오스크') {
-  const answer = await callFunction<{ kiosk: { id: string; active: boolean }; device_key: string }>('kiosks', asStaff(owner), {
+  const answer = await callFunction<{ kiosk: { id: string; active: boolean }; device_key: string }>('shop-kiosks', asStaff(owner), {
     body: { shop_id: shopId, name },
   });
   if (answer.status !== 201) throw new Error(`register kiosk answered ${answer.status}: ${JSON.stringify(answer.body)}`);
