@@ -7,7 +7,7 @@ import { SignJWT } from 'jose';
 import type { Database } from '../../functions/_shared/database.types.ts';
 import type { MoneyAnswer } from '../../functions/_shared/money.ts';
 import { expect } from 'vitest';
-import { balanceOf, clientOptions, createShopWithStaff, db, stackEnv, uniquePhone, type ShopWithStaff, type TestUser } from '../support/index.ts';
+import { balanceOf, clientOptions, createShopWithStaff, db, stackEnv, uniquePhone, type CustomerRecord, type ShopWithStaff, type TestUser } from '../support/index.ts';
 
 export interface Caller {
   // The Bearer token: a staff member's access token, or the anon key for a kiosk.
@@ -101,13 +101,7 @@ export function signToken(claims: Record<string, unknown>, secret = stackEnv().J
     .sign(new TextEncoder().encode(secret));
 }
 
-export interface CustomerRecord {
-  id: string;
-  shop_id: string;
-  name: string;
-  phone: string;
-  current_balance: number;
-}
+export type { CustomerRecord };
 
 export async function createCustomer(
   owner: TestUser,
