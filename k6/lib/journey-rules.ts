@@ -50,8 +50,10 @@ export type RequestName = (typeof REQUEST)[keyof typeof REQUEST];
  * - cancel: an owner or manager reverses a top-up the same driver made earlier (a mistaken charge,
  *   found later; its promotion bonus goes back with it), or tops up when it has made none yet; other
  *   traffic may have spent the top-up meanwhile, and refusing the cancel is then right;
- * - partial cancel: a purchase partly returned, a counter deduct then the cancel of half of it by an
- *   owner or manager (which may meet the balance ceiling);
+ * - partial cancel: a purchase partly returned, an owner or manager cancels half of a counter deduct
+ *   the same driver made earlier (which may meet the balance ceiling), or a deduct when it has made none.
+ * Each journey is one request, so a driver's rate is the stack's and each money request that succeeds
+ * adds exactly one ledger row with an idempotency key (a charge's bonus row has none).
  * - refund: the customer takes the rest of their money back (환불); an emptied balance has nothing to refund.
  */
 export const JOURNEY = {
@@ -60,7 +62,7 @@ export const JOURNEY = {
   staffCharge: { amount: { min: 10_000, max: 100_000, step: 10_000 }, allowed: ['balance_ceiling_exceeded'] },
   staffDeduct: { amount: { min: 1_000, max: 15_000, step: 500 }, allowed: ['insufficient_balance'] },
   cancel: { allowed: ['insufficient_balance'] },
-  partialCancel: { deducted: { min: 2_000, max: 20_000, step: 1_000 }, returnedShare: 1 / 2, allowed: ['balance_ceiling_exceeded'] },
+  partialCancel: { returnedShare: 1 / 2, allowed: ['balance_ceiling_exceeded'] },
   refund: { method: 'transfer', allowed: ['nothing_to_refund'] },
 } as const satisfies Record<string, { readonly allowed: readonly Refusal[]; readonly [rule: string]: unknown }>;
 
@@ -140,30 +142,35 @@ export function isRightRefundAnswer(body: unknown): boolean {
   return isRightMoneyAnswer(body, undefined) && (body as { balance: number }).balance === 0;
 }
 
-/** A charge the driver made, kept so that a later cancel journey can reverse it. */
-export interface MadeCharge<Customer> {
+/** A charge or deduct the driver made, kept so that a later cancel journey can reverse it. */
+export interface MadeMove<Customer> {
   transactionId: string;
   customer: Customer;
-  /** What the cancel takes back: the charge plus its promotion bonus. */
+  /** What a whole cancel takes back: the amount plus a charge's promotion bonus. */
   amount: number;
 }
 
-/** The charges a driver (a k6 VU, a bench phase) made and has not cancelled yet, bounded. */
-export class RecentCharges<Customer> {
-  private readonly charges: MadeCharge<Customer>[] = [];
+/** The charges (or the deducts) a driver (a k6 VU, a bench phase) made and has not reversed yet, bounded. */
+export class RecentMoves<Customer> {
+  private readonly moves: MadeMove<Customer>[] = [];
 
   constructor(private readonly limit = 10_000) {}
 
-  /** Remembers a successful charge from its money answer. */
-  add(customer: Customer, charged: number, answer: unknown): void {
+  /** Remembers a successful charge or deduct from its money answer. */
+  add(customer: Customer, moved: number, answer: unknown): void {
     const body = answer as MoneyAnswer;
-    if (this.charges.length < this.limit) {
-      this.charges.push({ transactionId: body.transaction.id, customer, amount: charged + (body.bonus ?? 0) });
+    if (this.moves.length < this.limit) {
+      this.moves.push({ transactionId: body.transaction.id, customer, amount: moved + (body.bonus ?? 0) });
     }
   }
 
-  /** A random one of them, removed: each charge is cancelled at most once. */
-  take(random: () => number = Math.random): MadeCharge<Customer> | undefined {
-    return this.charges.splice(Math.floor(random() * this.charges.length), 1)[0];
+  /** A random one of them, removed: each is reversed at most once. */
+  take(random: () => number = Math.random): MadeMove<Customer> | undefined {
+    return this.moves.splice(Math.floor(random() * this.moves.length), 1)[0];
   }
+}
+
+/** What a partial cancel returns of a deduct: half, in whole won. */
+export function partlyReturned(deducted: number): number {
+  return Math.max(1, Math.floor(deducted * JOURNEY.partialCancel.returnedShare));
 }

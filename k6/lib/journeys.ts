@@ -14,7 +14,8 @@ import {
   JOURNEY,
   pickFromMix,
   pickHotCustomerMove,
-  RecentCharges,
+  partlyReturned,
+  RecentMoves,
   refusalStatus,
   REQUEST,
   wrongPin,
@@ -22,7 +23,6 @@ import {
   type Refusal,
   type RequestName,
 } from './journey-rules.ts';
-import type { MoneyAnswer } from '../../functions/_shared/money.ts';
 import { recordOutcome } from './metrics.ts';
 import type { LoadData, ShopSessions } from './lifecycle.ts';
 
@@ -108,8 +108,9 @@ export function kioskPayment(
   });
 }
 
-// The charges this VU made, for the cancel journey to reverse (module state is per VU in k6).
-const recentCharges = new RecentCharges<Customer>();
+// The charges and deducts this VU made, for the cancel journeys to reverse (module state is per VU in k6).
+const recentCharges = new RecentMoves<Customer>();
+const recentDeducts = new RecentMoves<Customer>();
 
 /** Staff top up a customer's balance at the counter. */
 export function staffCharge(data: LoadData, customer = randomCustomer(data), amount = amountBetween(JOURNEY.staffCharge.amount)): Outcome {
@@ -126,8 +127,8 @@ export function staffCharge(data: LoadData, customer = randomCustomer(data), amo
 }
 
 /** Staff deduct a purchase at the counter. */
-export function staffDeduct(data: LoadData, customer = randomCustomer(data), amount = amountBetween(JOURNEY.staffDeduct.amount)) {
-  return moneyCall(
+export function staffDeduct(data: LoadData, customer = randomCustomer(data), amount = amountBetween(JOURNEY.staffDeduct.amount)): Outcome {
+  const { res, outcome } = moneyCall(
     '/functions/v1/transactions/deduct',
     REQUEST.staffDeduct,
     { customer_id: customer.id, amount, memo: 'k6 load' },
@@ -135,6 +136,8 @@ export function staffDeduct(data: LoadData, customer = randomCustomer(data), amo
     JOURNEY.staffDeduct.allowed,
     (body) => isRightMoneyAnswer(body, amount),
   );
+  if (outcome === 'ok') recentDeducts.add(customer, amount, JSON.parse(String(res.body)));
+  return outcome;
 }
 
 /** An owner or manager cancels a top-up this VU made earlier, found to be a mistake; with none yet, a top-up. */
@@ -151,21 +154,19 @@ export function cancelEarlierCharge(data: LoadData): Outcome {
   ).outcome;
 }
 
-/** A purchase partly returned: a counter deduct, then an owner or manager cancels half of it. */
-export function deductThenPartialCancel(data: LoadData): void {
-  const customer = randomCustomer(data);
-  const amount = amountBetween(JOURNEY.partialCancel.deducted);
-  const deduct = staffDeduct(data, customer, amount);
-  if (deduct.outcome !== 'ok') return;
-  const returned = amount * JOURNEY.partialCancel.returnedShare;
-  moneyCall(
+/** A purchase partly returned: an owner or manager cancels half of a deduct this VU made earlier; with none yet, a deduct. */
+export function partialCancelOfEarlierDeduct(data: LoadData): Outcome {
+  const original = recentDeducts.take();
+  if (!original) return staffDeduct(data);
+  const returned = partlyReturned(original.amount);
+  return moneyCall(
     '/functions/v1/transactions/cancel',
     REQUEST.partialCancel,
-    { transaction_id: (JSON.parse(String(deduct.res.body)) as MoneyAnswer).transaction.id, amount: returned, reason: 'k6 load: returned' },
-    staffOf(shopOf(data, customer), CANCELLING_ROLES),
+    { transaction_id: original.transactionId, amount: returned, reason: 'k6 load: returned' },
+    staffOf(shopOf(data, original.customer), CANCELLING_ROLES),
     JOURNEY.partialCancel.allowed,
     (body) => isRightMoneyAnswer(body, returned),
-  );
+  ).outcome;
 }
 
 /** A customer takes the rest of their money back (환불). */
@@ -253,7 +254,7 @@ export function hotCustomer(data: LoadData): Outcome {
     case 'kioskPay':
       return kioskPayment(data, { customer, amount: HOT_CUSTOMER.kioskPay });
     case 'deduct':
-      return staffDeduct(data, customer, HOT_CUSTOMER.deduct).outcome;
+      return staffDeduct(data, customer, HOT_CUSTOMER.deduct);
     case 'charge':
       return staffCharge(data, customer, HOT_CUSTOMER.charge);
   }
@@ -265,7 +266,7 @@ const MIX: Record<RequestName, (data: LoadData) => unknown> = {
   staff_charge: (data) => staffCharge(data),
   staff_deduct: (data) => staffDeduct(data),
   cancel: cancelEarlierCharge,
-  partial_cancel: deductThenPartialCancel,
+  partial_cancel: partialCancelOfEarlierDeduct,
   refund: refundRemainingBalance,
   search_customers: searchCustomers,
   customer_history: customerHistory,

@@ -10,7 +10,8 @@ import {
   MIX_SHARES,
   pickFromMix,
   pickHotCustomerMove,
-  RecentCharges,
+  partlyReturned,
+  RecentMoves,
   REFUSALS,
   refusalStatus,
   REQUEST,
@@ -60,8 +61,9 @@ describe('journey rules', () => {
     expect(isRightRefundAnswer({ transaction: { id: 't2', amount: 7_000, balance_after: 3_000 }, balance: 3_000 })).toBe(false);
   });
 
-  it('a remembered charge is cancelled with its bonus, at most once', () => {
-    const charges = new RecentCharges<string>();
+  it('a remembered charge is cancelled with its bonus, at most once; a partial cancel returns half a deduct', () => {
+    expect([partlyReturned(15_000), partlyReturned(1_500), partlyReturned(1)]).toEqual([7_500, 750, 1]);
+    const charges = new RecentMoves<string>();
     charges.add('c1', 50_000, { transaction: { id: 't1' }, bonus: 5_000 });
     expect(charges.take()).toEqual({ transactionId: 't1', customer: 'c1', amount: 55_000 });
     expect(charges.take()).toBeUndefined();

@@ -14,7 +14,8 @@ import {
   JOURNEY,
   pickFromMix,
   pickHotCustomerMove,
-  RecentCharges,
+  partlyReturned,
+  RecentMoves,
   refusalStatus,
   REQUEST,
   WRONG_PIN_SHARE,
@@ -22,7 +23,6 @@ import {
   type Refusal,
   type RequestName,
 } from '../../../k6/lib/journey-rules.ts';
-import type { MoneyAnswer } from '../../../functions/_shared/money.ts';
 import type { Answer, Iteration } from './driver.ts';
 import type { BenchCustomer, BenchShop, Fixture, StaffSession } from './fixture.ts';
 import { describeAnswer, withIdempotencyKey, type Headers, type HttpAnswer, type HttpClient } from './http.ts';
@@ -282,28 +282,31 @@ export async function customerHistory(fx: Fixture, http: HttpClient): Promise<An
 }
 
 /**
- * The mix of journey-rules.ts (MIX_SHARES, JOURNEY), as k6 runs it. A cancel reverses a top-up this
- * phase made earlier; before the first top-up has landed it tops up instead.
+ * The mix of journey-rules.ts (MIX_SHARES, JOURNEY), as k6 runs it, one request a journey. A cancel
+ * reverses a top-up this phase made earlier, a partial cancel returns half of a deduct it made earlier;
+ * before the first has landed they top up or deduct instead.
  */
 export function realisticMix(fx: Fixture, http: HttpClient): Iteration {
-  const charges = new RecentCharges<BenchCustomer>();
-  const charge = async (): Promise<Answer> => {
+  const charges = new RecentMoves<BenchCustomer>();
+  const deducts = new RecentMoves<BenchCustomer>();
+  const move = async (route: 'charge' | 'deduct', remembered: RecentMoves<BenchCustomer>): Promise<Answer> => {
     const customer = randomItem(fx.customers);
-    const amount = amountBetween(JOURNEY.staffCharge.amount);
-    const { answer, judged } = await staffMoney(fx, http, REQUEST.staffCharge, 'charge', customer, amount);
-    if (judged.outcome === 'ok') charges.add(customer, amount, answer.body);
+    const amount = amountBetween(route === 'charge' ? JOURNEY.staffCharge.amount : JOURNEY.staffDeduct.amount);
+    const name = route === 'charge' ? REQUEST.staffCharge : REQUEST.staffDeduct;
+    const { answer, judged } = await staffMoney(fx, http, name, route, customer, amount);
+    if (judged.outcome === 'ok') remembered.add(customer, amount, answer.body);
     return judged;
   };
+  const charge = () => move('charge', charges);
+  const deduct = () => move('deduct', deducts);
   const partialCancel = async (): Promise<Answer> => {
-    const customer = randomItem(fx.customers);
-    const amount = amountBetween(JOURNEY.partialCancel.deducted);
-    const { answer, judged } = await staffMoney(fx, http, REQUEST.staffDeduct, 'deduct', customer, amount);
-    if (judged.outcome !== 'ok') return judged;
-    const returnedAmount = amount * JOURNEY.partialCancel.returnedShare;
+    const original = deducts.take();
+    if (!original) return deduct();
+    const returnedAmount = partlyReturned(original.amount);
     const returned = await http.post(
       '/functions/v1/transactions/cancel',
-      { transaction_id: (answer.body as MoneyAnswer).transaction.id, amount: returnedAmount, reason: 'bench: returned' },
-      withIdempotencyKey(staffHeaders(fx, randomItem(shopOf(fx, customer).cancellers))),
+      { transaction_id: original.transactionId, amount: returnedAmount, reason: 'bench: returned' },
+      withIdempotencyKey(staffHeaders(fx, randomItem(shopOf(fx, original.customer).cancellers))),
     );
     return judgeHttp(REQUEST.partialCancel, returned, {
       allowed: JOURNEY.partialCancel.allowed,
@@ -332,8 +335,7 @@ export function realisticMix(fx: Fixture, http: HttpClient): Iteration {
   const journeys: Record<RequestName, () => Promise<Answer>> = {
     kiosk_pay: () => kioskPay(fx, http, randomItem(fx.customers), amountBetween(JOURNEY.kioskPay.amount), Math.random() < WRONG_PIN_SHARE),
     staff_charge: charge,
-    staff_deduct: async () =>
-      (await staffMoney(fx, http, REQUEST.staffDeduct, 'deduct', randomItem(fx.customers), amountBetween(JOURNEY.staffDeduct.amount))).judged,
+    staff_deduct: deduct,
     cancel,
     partial_cancel: partialCancel,
     refund,
