@@ -26,8 +26,6 @@ import {
 import { recordOutcome } from './metrics.ts';
 import type { LoadData, ShopSessions } from './lifecycle.ts';
 
-export { REQUEST };
-
 // Built once per VU from setup()'s data: which shop a customer belongs to, and who may act there.
 interface Cast {
   customers: CustomerSource;

@@ -10,8 +10,6 @@ import { Counter, Rate } from 'k6/metrics';
 import { errorCode, jsonBody, type Response } from './http.ts';
 import { REFUSALS, refusalStatus, type Outcome, type Refusal } from './journey-rules.ts';
 
-export type { Outcome, Refusal };
-
 export const errors = new Rate('errors');
 
 export const refusals = Object.fromEntries(REFUSALS.map((refusal) => [refusal, new Counter(refusal)])) as Record<Refusal, Counter>;

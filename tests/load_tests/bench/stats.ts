@@ -1,9 +1,7 @@
 // What one phase of the benchmark measured: every answer's latency and outcome, kept whole (a ten
 // second phase is at most a few hundred thousand numbers), so percentiles are exact, not bucketed.
 
-import { isRefusal, REFUSALS, type Outcome, type Refusal } from '../../../k6/lib/journey-rules.ts';
-
-export { isRefusal, REFUSALS, type Outcome, type Refusal };
+import { REFUSALS, type Outcome, type Refusal } from '../../../k6/lib/journey-rules.ts';
 
 /** Nearest-rank percentile of values sorted ascending; null when there are none. */
 export function percentile(sorted: ArrayLike<number>, p: number): number | null {
