@@ -237,13 +237,14 @@ function upgradeRealtime(options: GatewayOptions, req: IncomingMessage, socket: 
   const url = req.url ?? '/';
   const pathname = url.split('?', 1)[0];
   if (!options.realtime || (pathname !== '/realtime/v1/websocket' && pathname !== '/realtime/v1/websocket/')) {
-    return refuseUpgrade(socket, '404 Not Found', NOT_FOUND);
+    refuseUpgrade(socket, '404 Not Found', NOT_FOUND);
+    return;
   }
   const header = req.headers.apikey;
   const apiKey = typeof header === 'string' ? header : queryApiKey(url);
-  if (apiKey === undefined) return refuseUpgrade(socket, '401 Unauthorized', NO_API_KEY);
-  if (apiKey !== options.apiKeys.anon && apiKey !== options.apiKeys.serviceRole) {
-    return refuseUpgrade(socket, '401 Unauthorized', INVALID_API_KEY);
+  if (apiKey === undefined || (apiKey !== options.apiKeys.anon && apiKey !== options.apiKeys.serviceRole)) {
+    refuseUpgrade(socket, '401 Unauthorized', apiKey === undefined ? NO_API_KEY : INVALID_API_KEY);
+    return;
   }
   options.realtime.handleUpgrade(req, socket, head, apiKey);
 }

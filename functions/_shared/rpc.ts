@@ -28,7 +28,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-// Money result of docs/contract.md (everything but `replayed`: the paid and bonus parts, a charge's
+// Money result of docs/contract.md (typed in money.ts; everything but `replayed`: the paid and bonus parts, a charge's
 // bonus, a refund's payout), or for kiosk_pay a PIN refusal. A replay answers the very same body as
 // the first call; only the header tells the client it was a replay.
 export function moneyReply(data: unknown): Reply {

@@ -1,7 +1,10 @@
+/// <reference types="k6" />
 // Everything a load run is told comes from __ENV, in this one module: the stack (the names
 // `supabase status -o env` prints), where the customers and credentials come from, and overrides
 // of the load shape. `npm run k6` fills in the local stack's values; against a real Supabase
 // project pass them with `-e NAME=value` or the environment.
+
+import { WRONG_PIN_SHARE } from './journey-rules.ts';
 
 export type StaffRole = 'owner' | 'manager' | 'staff';
 
@@ -110,6 +113,6 @@ export const config: LoadConfig = {
   rate: positiveInt('RATE'),
   duration: __ENV.DURATION || undefined,
   hotCustomerId: __ENV.HOT_CUSTOMER_ID || undefined,
-  wrongPinShare: share('WRONG_PIN_SHARE', 0.02),
+  wrongPinShare: share('WRONG_PIN_SHARE', WRONG_PIN_SHARE),
   reportDir: (__ENV.REPORT_DIR || 'reports/load').replace(/\/+$/, ''),
 };

@@ -6,21 +6,25 @@ import { accessToken, type StaffSession } from './auth.ts';
 import { config, type StaffRole } from './config.ts';
 import { CANCELLING_ROLES, customerSource, randomIndex, randomItem, type Customer, type CustomerSource } from './dataset.ts';
 import { getJson, kioskHeaders, postJson, staffHeaders, withIdempotencyKey, type Response } from './http.ts';
-import { recordOutcome, REFUSAL_STATUS, type Outcome, type Refusal } from './metrics.ts';
+import {
+  amountBetween,
+  HOT_CUSTOMER,
+  isRightMoneyAnswer,
+  isRightRefundAnswer,
+  JOURNEY,
+  pickFromMix,
+  pickHotCustomerMove,
+  partlyReturned,
+  RecentMoves,
+  refusalStatus,
+  REQUEST,
+  wrongPin,
+  type Outcome,
+  type Refusal,
+  type RequestName,
+} from './journey-rules.ts';
+import { recordOutcome } from './metrics.ts';
 import type { LoadData, ShopSessions } from './lifecycle.ts';
-
-/** The name tag of each journey's requests: metrics, thresholds and logs say which is which. */
-export const REQUEST = {
-  kioskPay: 'kiosk_pay',
-  staffCharge: 'staff_charge',
-  staffDeduct: 'staff_deduct',
-  cancelCharge: 'cancel_charge',
-  cancel: 'cancel',
-  partialCancel: 'partial_cancel',
-  refund: 'refund',
-  searchCustomers: 'search_customers',
-  customerHistory: 'customer_history',
-} as const;
 
 // Built once per VU from setup()'s data: which shop a customer belongs to, and who may act there.
 interface Cast {
@@ -53,161 +57,126 @@ function staffOf(shop: ShopSessions, roles?: readonly StaffRole[]): StaffSession
   return randomItem(roles ? shop.staff.filter((staff) => roles.includes(staff.role)) : shop.staff);
 }
 
-/** A whole-won amount between min and max, in steps, as prices and top-ups are. */
-function amountBetween(min: number, max: number, step: number): number {
-  return min + step * randomIndex(Math.floor((max - min) / step) + 1);
+// What journey-rules.ts calls a right money answer, plus the header a replay would carry over HTTP.
+function moneyAnswerIsRight(check: (body: unknown) => boolean) {
+  return (body: unknown, res: Response): boolean => check(body) && res.headers['Idempotent-Replayed'] !== 'true';
 }
 
-function refusalStatuses(allowed: readonly Refusal[]): number[] {
-  return allowed.map((refusal) => REFUSAL_STATUS[refusal]);
-}
-
-interface MoneyResult {
-  transaction?: { id?: unknown; amount?: unknown; balance_after?: unknown };
-  balance?: unknown;
-  bonus?: unknown;
-}
-
-// A fresh Idempotency-Key must never come back as a replay, and the new balance is the ledger row's
-// (plus, on a charge, the promotion's bonus written right after it). An undefined amount accepts any
-// (a refund takes whatever the balance was).
-function moneyAnswerIsRight(amount: number | undefined) {
-  return (body: unknown, res: Response): boolean => {
-    const result = body as MoneyResult | null;
-    const bonus = typeof result?.bonus === 'number' ? result.bonus : 0;
-    return (
-      typeof result?.transaction?.id === 'string' &&
-      (amount === undefined ? typeof result.transaction.amount === 'number' : result.transaction.amount === amount) &&
-      typeof result.balance === 'number' &&
-      result.balance >= 0 &&
-      result.balance === Number(result.transaction.balance_after) + bonus &&
-      res.headers['Idempotent-Replayed'] !== 'true'
-    );
-  };
-}
-
-function moneyCall(path: string, name: string, body: object, session: StaffSession, amount: number | undefined, allowed: readonly Refusal[]) {
+function moneyCall(
+  path: string,
+  name: RequestName,
+  body: object,
+  session: StaffSession,
+  allowed: readonly Refusal[],
+  isRight: (body: unknown) => boolean,
+) {
   const res = postJson(path, body, withIdempotencyKey(staffHeaders(accessToken(session))), {
     name,
-    refusalStatuses: refusalStatuses(allowed),
+    refusalStatuses: allowed.map(refusalStatus),
   });
-  const outcome = recordOutcome(res, name, { allowed, answerIsRight: moneyAnswerIsRight(amount) });
+  const outcome = recordOutcome(res, name, { allowed, answerIsRight: moneyAnswerIsRight(isRight) });
   return { res, outcome };
-}
-
-/** Any digit string of the same length that is not the PIN. */
-function wrongPin(pin: string): string {
-  const last = Number(pin[pin.length - 1]);
-  return `${pin.slice(0, -1)}${(last + 1) % 10}`;
 }
 
 export interface KioskPaymentOptions {
   customer?: Customer;
+  amount?: number;
   /** Probability that the customer types a wrong PIN. */
   wrongPinShare?: number;
 }
 
 /** A customer pays at the shop's kiosk with phone and PIN; the kiosk sends one key per payment. */
-export function kioskPayment(data: LoadData, { customer = randomCustomer(data), wrongPinShare = 0 }: KioskPaymentOptions = {}): Outcome {
+export function kioskPayment(
+  data: LoadData,
+  { customer = randomCustomer(data), amount = amountBetween(JOURNEY.kioskPay.amount), wrongPinShare = 0 }: KioskPaymentOptions = {},
+): Outcome {
   const kioskKey = randomItem(shopOf(data, customer).kioskKeys);
   const mistyped = Math.random() < wrongPinShare;
-  const amount = amountBetween(1_000, 15_000, 500);
-  const allowed: Refusal[] = mistyped ? ['pin_invalid', 'pin_locked'] : ['insufficient_balance', 'pin_locked'];
+  const allowed = mistyped ? JOURNEY.mistypedKioskPay.allowed : JOURNEY.kioskPay.allowed;
   const res = postJson(
     '/functions/v1/kiosk/pay',
     { phone: customer.phone, pin: mistyped ? wrongPin(customer.pin) : customer.pin, amount },
     withIdempotencyKey(kioskHeaders(kioskKey)),
-    { name: REQUEST.kioskPay, refusalStatuses: refusalStatuses(allowed) },
+    { name: REQUEST.kioskPay, refusalStatuses: allowed.map(refusalStatus) },
   );
-  return recordOutcome(res, REQUEST.kioskPay, { allowed, mustRefuse: mistyped, answerIsRight: moneyAnswerIsRight(amount) });
+  return recordOutcome(res, REQUEST.kioskPay, {
+    allowed,
+    mustRefuse: mistyped,
+    answerIsRight: moneyAnswerIsRight((body) => isRightMoneyAnswer(body, amount)),
+  });
 }
 
+// The charges and deducts this VU made, for the cancel journeys to reverse (module state is per VU in k6).
+const recentCharges = new RecentMoves<Customer>();
+const recentDeducts = new RecentMoves<Customer>();
+
 /** Staff top up a customer's balance at the counter. */
-export function staffCharge(data: LoadData, customer = randomCustomer(data), amount = amountBetween(10_000, 100_000, 10_000)): Outcome {
-  return moneyCall(
+export function staffCharge(data: LoadData, customer = randomCustomer(data), amount = amountBetween(JOURNEY.staffCharge.amount)): Outcome {
+  const { res, outcome } = moneyCall(
     '/functions/v1/transactions/charge',
     REQUEST.staffCharge,
     { customer_id: customer.id, amount, memo: 'k6 load' },
     staffOf(shopOf(data, customer)),
-    amount,
-    ['balance_ceiling_exceeded'],
-  ).outcome;
+    JOURNEY.staffCharge.allowed,
+    (body) => isRightMoneyAnswer(body, amount),
+  );
+  if (outcome === 'ok') recentCharges.add(customer, amount, JSON.parse(String(res.body)));
+  return outcome;
 }
 
 /** Staff deduct a purchase at the counter. */
-export function staffDeduct(data: LoadData, customer = randomCustomer(data), amount = amountBetween(1_000, 15_000, 500)): Outcome {
-  return moneyCall(
+export function staffDeduct(data: LoadData, customer = randomCustomer(data), amount = amountBetween(JOURNEY.staffDeduct.amount)): Outcome {
+  const { res, outcome } = moneyCall(
     '/functions/v1/transactions/deduct',
     REQUEST.staffDeduct,
     { customer_id: customer.id, amount, memo: 'k6 load' },
     staffOf(shopOf(data, customer)),
-    amount,
-    ['insufficient_balance'],
+    JOURNEY.staffDeduct.allowed,
+    (body) => isRightMoneyAnswer(body, amount),
+  );
+  if (outcome === 'ok') recentDeducts.add(customer, amount, JSON.parse(String(res.body)));
+  return outcome;
+}
+
+/** An owner or manager cancels a top-up this VU made earlier, found to be a mistake; with none yet, a top-up. */
+export function cancelEarlierCharge(data: LoadData): Outcome {
+  const original = recentCharges.take();
+  if (!original) return staffCharge(data);
+  return moneyCall(
+    '/functions/v1/transactions/cancel',
+    REQUEST.cancel,
+    { transaction_id: original.transactionId, reason: 'k6 load' },
+    staffOf(shopOf(data, original.customer), CANCELLING_ROLES),
+    JOURNEY.cancel.allowed,
+    (body) => isRightMoneyAnswer(body, original.amount),
   ).outcome;
 }
 
-/** A mistaken top-up, cancelled by an owner or manager: the reversal must apply exactly once. */
-export function chargeThenCancel(data: LoadData): void {
-  const customer = randomCustomer(data);
-  const manager = staffOf(shopOf(data, customer), CANCELLING_ROLES);
-  const amount = amountBetween(10_000, 50_000, 10_000);
-  const charge = moneyCall(
-    '/functions/v1/transactions/charge',
-    REQUEST.cancelCharge,
-    { customer_id: customer.id, amount, memo: 'k6 load, to be cancelled' },
-    manager,
-    amount,
-    ['balance_ceiling_exceeded'],
-  );
-  if (charge.outcome !== 'ok') return;
-  const charged = JSON.parse(String(charge.res.body)) as { transaction: { id: string }; bonus?: number };
-  // Between the two calls other traffic may spend the top-up; refusing the cancel is then correct.
-  // The cancel takes back the promotion's bonus with the charge.
-  moneyCall(
-    '/functions/v1/transactions/cancel',
-    REQUEST.cancel,
-    { transaction_id: charged.transaction.id, reason: 'k6 load' },
-    manager,
-    amount + (charged.bonus ?? 0),
-    ['insufficient_balance'],
-  );
-}
-
-/** A purchase partly returned: a counter deduct, then an owner or manager cancels half of it. */
-export function deductThenPartialCancel(data: LoadData): void {
-  const customer = randomCustomer(data);
-  const manager = staffOf(shopOf(data, customer), CANCELLING_ROLES);
-  const amount = amountBetween(2_000, 20_000, 1_000);
-  const deduct = moneyCall(
-    '/functions/v1/transactions/deduct',
-    REQUEST.staffDeduct,
-    { customer_id: customer.id, amount, memo: 'k6 load, partly returned' },
-    manager,
-    amount,
-    ['insufficient_balance'],
-  );
-  if (deduct.outcome !== 'ok') return;
-  const transactionId = (JSON.parse(String(deduct.res.body)) as { transaction: { id: string } }).transaction.id;
-  moneyCall(
+/** A purchase partly returned: an owner or manager cancels half of a deduct this VU made earlier; with none yet, a deduct. */
+export function partialCancelOfEarlierDeduct(data: LoadData): Outcome {
+  const original = recentDeducts.take();
+  if (!original) return staffDeduct(data);
+  const returned = partlyReturned(original.amount);
+  return moneyCall(
     '/functions/v1/transactions/cancel',
     REQUEST.partialCancel,
-    { transaction_id: transactionId, amount: amount / 2, reason: 'k6 load: returned' },
-    manager,
-    amount / 2,
-    ['balance_ceiling_exceeded'],
-  );
+    { transaction_id: original.transactionId, amount: returned, reason: 'k6 load: returned' },
+    staffOf(shopOf(data, original.customer), CANCELLING_ROLES),
+    JOURNEY.partialCancel.allowed,
+    (body) => isRightMoneyAnswer(body, returned),
+  ).outcome;
 }
 
-/** A customer takes the rest of their money back (환불); an emptied balance has nothing to refund. */
+/** A customer takes the rest of their money back (환불). */
 export function refundRemainingBalance(data: LoadData): void {
   const customer = randomCustomer(data);
   moneyCall(
     '/functions/v1/refunds',
     REQUEST.refund,
-    { customer_id: customer.id, method: 'transfer', memo: 'k6 load' },
+    { customer_id: customer.id, method: JOURNEY.refund.method, memo: 'k6 load' },
     staffOf(shopOf(data, customer), CANCELLING_ROLES),
-    undefined,
-    ['nothing_to_refund'],
+    JOURNEY.refund.allowed,
+    isRightRefundAnswer,
   );
 }
 
@@ -276,40 +245,31 @@ export function staffReads(data: LoadData): void {
   customerHistory(data);
 }
 
-/**
- * Everyone at once on one customer: kiosk payments, counter deducts and top-ups, so every request
- * waits for the same row lock. A top-up of 13,000 equals the average kiosk payment (8,000) plus a
- * counter deduct (5,000): the balance walks up and down without drifting to zero or the ceiling.
- */
+/** Everyone at once on one customer (journey-rules.ts: HOT_CUSTOMER), so every request waits for the same row lock. */
 export function hotCustomer(data: LoadData): Outcome {
   const customer = data.hotCustomer;
-  const pick = Math.random();
-  if (pick < 1 / 3) return kioskPayment(data, { customer });
-  if (pick < 2 / 3) return staffDeduct(data, customer, 5_000);
-  return staffCharge(data, customer, 13_000);
+  switch (pickHotCustomerMove()) {
+    case 'kioskPay':
+      return kioskPayment(data, { customer, amount: HOT_CUSTOMER.kioskPay });
+    case 'deduct':
+      return staffDeduct(data, customer, HOT_CUSTOMER.deduct);
+    case 'charge':
+      return staffCharge(data, customer, HOT_CUSTOMER.charge);
+  }
 }
 
-// How a day of traffic splits: reads dominate, kiosks pay most purchases, cancels are rare, partial
-// returns and refunds rarer still.
-const MIX: readonly [number, (data: LoadData) => unknown][] = [
-  [0.3, (data) => kioskPayment(data, { wrongPinShare: config.wrongPinShare })],
-  [0.15, (data) => staffCharge(data)],
-  [0.1, (data) => staffDeduct(data)],
-  [0.03, chargeThenCancel],
-  [0.015, deductThenPartialCancel],
-  [0.005, refundRemainingBalance],
-  [0.2, searchCustomers],
-  [0.2, customerHistory],
-];
+// The mix's shares are journey-rules.ts's MIX_SHARES; this is how k6 makes each journey.
+const MIX: Record<RequestName, (data: LoadData) => unknown> = {
+  kiosk_pay: (data) => kioskPayment(data, { wrongPinShare: config.wrongPinShare }),
+  staff_charge: (data) => staffCharge(data),
+  staff_deduct: (data) => staffDeduct(data),
+  cancel: cancelEarlierCharge,
+  partial_cancel: partialCancelOfEarlierDeduct,
+  refund: refundRemainingBalance,
+  search_customers: searchCustomers,
+  customer_history: customerHistory,
+};
 
 export function realisticMix(data: LoadData): void {
-  let pick = Math.random();
-  for (const [share, journey] of MIX) {
-    if (pick < share) {
-      journey(data);
-      return;
-    }
-    pick -= share;
-  }
-  MIX[MIX.length - 1]![1](data);
+  MIX[pickFromMix()](data);
 }

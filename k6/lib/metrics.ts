@@ -8,35 +8,17 @@
 import { check } from 'k6';
 import { Counter, Rate } from 'k6/metrics';
 import { errorCode, jsonBody, type Response } from './http.ts';
+import { REFUSALS, refusalStatus, type Outcome, type Refusal } from './journey-rules.ts';
 
 export const errors = new Rate('errors');
 
-/** Status that the contract gives each refusal a load run may meet. */
-export const REFUSAL_STATUS = {
-  insufficient_balance: 409,
-  balance_ceiling_exceeded: 409,
-  pin_invalid: 401,
-  pin_locked: 423,
-  nothing_to_refund: 409,
-} as const;
-
-export type Refusal = keyof typeof REFUSAL_STATUS;
-
-export const refusals: Record<Refusal, Counter> = {
-  insufficient_balance: new Counter('insufficient_balance'),
-  balance_ceiling_exceeded: new Counter('balance_ceiling_exceeded'),
-  pin_invalid: new Counter('pin_invalid'),
-  pin_locked: new Counter('pin_locked'),
-  nothing_to_refund: new Counter('nothing_to_refund'),
-};
+export const refusals = Object.fromEntries(REFUSALS.map((refusal) => [refusal, new Counter(refusal)])) as Record<Refusal, Counter>;
 
 /** Customers whose balance differs from their ledger after the run (teardown, must stay 0). */
 export const balanceMismatches = new Counter('balance_mismatches');
 
 /** Reconciliations that ran to the end: proves balance_mismatches was measured, not merely empty. */
 export const reconciliations = new Counter('reconciliations');
-
-export type Outcome = 'ok' | Refusal | 'error';
 
 let errorsLogged = 0;
 const ERRORS_LOGGED_PER_VU = 5;
@@ -73,5 +55,5 @@ function classify(res: Response, { allowed = [], mustRefuse = false, answerIsRig
   }
   const code = errorCode(res);
   const refusal = allowed.find((candidate) => candidate === code);
-  return refusal !== undefined && REFUSAL_STATUS[refusal] === res.status ? refusal : 'error';
+  return refusal !== undefined && refusalStatus(refusal) === res.status ? refusal : 'error';
 }

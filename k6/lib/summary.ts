@@ -3,7 +3,8 @@
 // by jslib's k6-summary: k6 fetches a remote module when a run starts, so it could not run offline.
 
 import { config } from './config.ts';
-import { REFUSAL_STATUS, type Refusal } from './metrics.ts';
+import { REFUSALS, type Refusal } from './journey-rules.ts';
+import type { LoadSummary } from './load-summary.ts';
 
 /** The part of k6's summary data (the same in k6 v0.5x, v1 and v2) that this report reads. */
 interface MetricSummary {
@@ -18,19 +19,10 @@ interface SummaryData {
   state: { testRunDurationMs: number; isStdOutTTY: boolean };
 }
 
-export interface LoadReport {
-  scenario: string;
+/** What k6 writes: the dashboard's LoadSummary with every optional figure k6 knows, and the verdicts. */
+export interface LoadReport extends LoadSummary {
   shape: string;
-  started_at: string;
   duration_ms: number;
-  requests: number;
-  rps: number;
-  p50_ms: number | null;
-  p95_ms: number | null;
-  p99_ms: number | null;
-  error_rate: number | null;
-  /** null when the reconciliation did not run: unknown, which is not the same as zero. */
-  balance_mismatches: number | null;
   refusals: Record<Refusal, number>;
   thresholds: { passed: string[]; failed: string[] };
   ok: boolean;
@@ -50,7 +42,7 @@ export function loadReport(scenario: string, shape: string, data: SummaryData, f
     }
   }
   const refusals = {} as Record<Refusal, number>;
-  for (const refusal of Object.keys(REFUSAL_STATUS) as Refusal[]) refusals[refusal] = value(data, refusal, 'count') ?? 0;
+  for (const refusal of REFUSALS) refusals[refusal] = value(data, refusal, 'count') ?? 0;
   const reconciled = (value(data, 'reconciliations', 'count') ?? 0) > 0;
   return {
     scenario,

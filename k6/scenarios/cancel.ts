@@ -1,8 +1,8 @@
-// Owners and managers cancel a mistaken top-up right after making it: the charge, then its
-// reversal, which must apply exactly once.
+// Owners and managers cancel mistaken top-ups: each VU tops up, then cancels a top-up it made earlier
+// (journey-rules.ts, JOURNEY.cancel); each reversal must apply exactly once.
 
 import { loadTest, type LoadData } from '../lib/lifecycle.ts';
-import { chargeThenCancel } from '../lib/journeys.ts';
+import { cancelEarlierCharge } from '../lib/journeys.ts';
 
 const test = loadTest('cancel', { shape: 'average' });
 
@@ -11,5 +11,5 @@ export const handleSummary = test.handleSummary;
 export { setup, teardown } from '../lib/lifecycle.ts';
 
 export default function (data: LoadData): void {
-  chargeThenCancel(data);
+  cancelEarlierCharge(data);
 }

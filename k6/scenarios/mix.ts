@@ -3,7 +3,8 @@
 // to the SLO on its own, so a slow one cannot hide behind many fast reads.
 
 import { loadTest, type LoadData } from '../lib/lifecycle.ts';
-import { realisticMix, REQUEST } from '../lib/journeys.ts';
+import { realisticMix } from '../lib/journeys.ts';
+import { REQUEST } from '../lib/journey-rules.ts';
 
 const test = loadTest('mix', {
   shape: 'average',

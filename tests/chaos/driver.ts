@@ -22,7 +22,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { ChildExit } from '../../stack/child.ts';
-import { startStack, type ChildRestart, type RunningStack, type ServiceName } from '../../stack/stack.ts';
+import { abortableSleep, startStack, type ChildRestart, type RunningStack, type ServiceName } from '../../stack/stack.ts';
+import type { MoneyTransaction } from '../../functions/_shared/money.ts';
+import { signedAmount, signedSql } from '../support/movements.ts';
 
 export type MoneyKind = 'charge' | 'deduct' | 'kiosk_pay' | 'cancel';
 const KINDS: MoneyKind[] = ['charge', 'deduct', 'kiosk_pay', 'cancel'];
@@ -62,13 +64,7 @@ interface Operation {
   targetId?: string;
 }
 
-interface TransactionAnswer {
-  id: string;
-  type: string;
-  amount: number;
-  customer_id: string;
-  original_transaction_id: string | null;
-}
+type TransactionAnswer = Pick<MoneyTransaction, 'id' | 'type' | 'amount' | 'customer_id' | 'original_transaction_id'>;
 
 interface Outcome {
   operation: Operation;
@@ -132,20 +128,11 @@ export interface ChaosReport {
   logsDir: string | null;
 }
 
-// Signed effect on the balance, as docs/contract.md states it.
-const SIGN: Record<string, 1 | -1> = { charge: 1, bonus: 1, deduct: -1, charge_cancel: -1, deduct_cancel: 1, refund: -1 };
 const BUSINESS_REFUSALS = new Set(['insufficient_balance', 'balance_ceiling_exceeded']);
 const OPENING_BALANCE = 100_000;
 const PIN = '4821';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const pause = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal?.aborted) return resolve();
-    const onAbort = () => (clearTimeout(timer), resolve());
-    const timer = setTimeout(() => (signal?.removeEventListener('abort', onAbort), resolve()), ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 const pick = <T>(items: T[]): T => items[Math.floor(Math.random() * items.length)];
 const thousands = (min: number, max: number) => 1_000 * (min + Math.floor(Math.random() * (max - min + 1)));
 
@@ -198,7 +185,7 @@ export async function setUpShop(stack: RunningStack, db: pg.Client, customerCoun
     [shopId, owner.id, manager.id, staff.id],
   );
   const ownerHeaders = staffHeaders(stack, owner.token);
-  const kiosk = await post('kiosks', ownerHeaders, { shop_id: shopId, name: '카오스 키오스크' });
+  const kiosk = await post('shop-kiosks', ownerHeaders, { shop_id: shopId, name: '카오스 키오스크' });
   if (kiosk.status !== 201) throw new Error(`register kiosk answered ${kiosk.status}: ${kiosk.text}`);
   const customers: Customer[] = [];
   for (let i = 0; i < customerCount; i++) {
@@ -369,7 +356,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const weights: [MoneyKind, number][] = [['charge', 0.3], ['deduct', 0.25], ['kiosk_pay', 0.3], ['cancel', 0.15]];
     const chooseKind = (): MoneyKind => {
       let roll = Math.random();
-      for (const [kind, weight] of weights) if ((roll -= weight) < 0) return kind;
+      for (const [kind, weight] of weights) {
+        roll -= weight;
+        if (roll < 0) return kind;
+      }
       return 'charge';
     };
     const workers = Array.from({ length: options.concurrency }, async () => {
@@ -383,7 +373,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const crashDrill = (async () => {
       for (let round = 1; round <= options.crashRounds; round++) {
         for (const service of ['postgres', 'postgrest', 'functions'] as const) {
-          await pause(gapMs, options.signal);
+          await abortableSleep(gapMs, options.signal);
           if (options.signal?.aborted) return;
           const killedAt = Date.now();
           const restarted = stack.nextRestart(service);
@@ -393,7 +383,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           crashes.push({ service, round, exit, outageMs, killedAt });
           log(`round ${round}: ${service} killed (${exit.signal}), restarted by the supervisor after ${outageMs} ms`);
         }
-        await pause(gapMs, options.signal);
+        await abortableSleep(gapMs, options.signal);
         if (options.signal?.aborted) return;
         stack.signal('postgrest', 'SIGSTOP');
         await sleep(stallMs);
@@ -402,8 +392,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         log(`round ${round}: postgrest frozen for ${stallMs} ms (the functions give up after ${functionsTimeoutMs} ms)`);
       }
     })();
-    await Promise.all([crashDrill, pause(options.durationMs, options.signal)]);
-    await pause(tailMs, options.signal);
+    await Promise.all([crashDrill, abortableSleep(options.durationMs, options.signal)]);
+    await abortableSleep(tailMs, options.signal);
     trafficOn = false;
     await Promise.all(workers);
     const trafficMs = Date.now() - trafficStart;
@@ -479,7 +469,7 @@ async function verify(
           transaction.customer_id === operation.customerId &&
           (operation.kind === 'cancel' ? transaction.original_transaction_id === operation.targetId : transaction.amount === requestedAmount);
         if (!matches) answerMismatches++;
-        expected.set(operation.customerId, expected.get(operation.customerId)! + SIGN[transaction.type] * transaction.amount);
+        expected.set(operation.customerId, expected.get(operation.customerId)! + signedAmount(transaction));
       } else {
         byKind[operation.kind].refused++;
         const label = `${outcome.status} ${outcome.code}`;
@@ -500,7 +490,7 @@ async function verify(
       await db.query<{ balances: string; ledger: string; negative: string }>(
         `select
            (select coalesce(sum(current_balance), 0) from public.customers) as balances,
-           (select coalesce(sum(case when type in ('charge', 'bonus', 'deduct_cancel') then amount else -amount end), 0)
+           (select coalesce(sum(${signedSql('amount')}), 0)
               from public.transactions) as ledger,
            (select count(*) from public.customers where current_balance < 0) as negative`,
       )

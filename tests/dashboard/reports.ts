@@ -56,6 +56,7 @@ export interface ReportsView {
   problems: { file: string; problem: string }[];
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: an ANSI colour code starts with ESC, which is what this strips
 const ANSI = /\u001b\[[0-9;]*m/g;
 
 function firstLines(message: string): string {

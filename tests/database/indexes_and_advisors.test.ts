@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { db, stackEnv } from '../support/index.ts';
+import { signedSql } from '../support/movements.ts';
 
 /** Every tenant of the platform has an owner and two kiosks. */
 const PLATFORM_SHOPS = 2_000;
@@ -122,7 +123,7 @@ async function buildDataset(): Promise<void> {
     insert into public.transactions (id, shop_id, customer_id, type, amount, balance_after, original_transaction_id,
                                      idempotency_key, actor_user_id, actor_kiosk_id, created_at, sequence)
     select x.id, x.shop_id, x.customer_id, x.type, x.amount,
-           sum(case when x.type in ('charge', 'deduct_cancel') then x.amount else -x.amount end)
+           sum(${signedSql('x.amount', 'x.type')})
              over (partition by x.customer_id order by x.i),
            o.id,
            'explain-' || x.customer_id || '-' || x.i,
@@ -138,7 +139,7 @@ async function buildDataset(): Promise<void> {
     update public.customers c
     set current_balance = l.balance, ledger_sequence = l.rows
     from (
-      select customer_id, sum(case when type in ('charge', 'deduct_cancel') then amount else -amount end) as balance,
+      select customer_id, sum(${signedSql('amount')}) as balance,
              count(*) as rows
       from public.transactions
       where shop_id in (select id from x_shops)
@@ -232,7 +233,7 @@ describe('the product\'s queries use their indexes on a 103,000-transaction ledg
     customers_shop_id_idx: 'select * from public.shop_outstanding_balances where shop_id = $1',
     customers_shop_id_name_idx: 'select id, name, phone, current_balance from public.customers where shop_id = $1 and name = $2',
     customers_current_balance_desc_idx: 'select id, shop_id, name, current_balance from public.customers order by current_balance desc limit 20',
-    transactions_customer_id_idx: `select sum(case when type in ('charge', 'deduct_cancel') then amount else -amount end) from public.transactions
+    transactions_customer_id_idx: `select sum(${signedSql('amount')}) from public.transactions
       where customer_id = $1`,
     transactions_customer_id_created_at_idx: `select id, sequence, type, amount, balance_after, created_at from public.transactions
       where customer_id = $1 and created_at >= now() - interval '13 months' and created_at < now() - interval '12 months' order by sequence`,

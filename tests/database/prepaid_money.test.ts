@@ -3,35 +3,9 @@
  * promotions, the spending order, partial cancels, refunds under the statutory rules, per-customer
  * sequence numbers, statements under RLS and the shops' liability, each with exact figures.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createShopWithStaff, db, untyped, type ShopWithStaff } from '../support/index.ts';
-import { createCustomer, idempotencyKey, mismatches, rpcOk, rpcRefused } from './support.ts';
-
-interface Movement {
-  id: string;
-  type: string;
-  amount: number;
-  paid_amount: number;
-  bonus_amount: number;
-  balance_after: number;
-  paid_balance_after: number;
-  bonus_balance_after: number;
-  sequence: number;
-  created_at: string;
-  original_transaction_id: string | null;
-}
-
-interface Money {
-  transaction: Movement;
-  balance: number;
-  paid_balance: number;
-  bonus_balance: number;
-  replayed: boolean;
-  bonus?: number;
-  promotion_id?: string | null;
-  bonus_transaction_id?: string | null;
-  refund?: { method: string; paid_amount: number; bonus_forfeited: number; fee: number; payout: number; rule: string | null };
-}
+import { createCustomer, idempotencyKey, mismatches, rpcOk, rpcRefused, type MoneyResult } from './support.ts';
 
 type Shop = ShopWithStaff;
 
@@ -57,9 +31,9 @@ async function promotion(world: Shop, fields: { min_charge: number; bonus_amount
 }
 
 const charge = (actor: string, customerId: string, amount: number, key = idempotencyKey('charge')) =>
-  rpcOk<Money>('charge_balance', { p_actor_user_id: actor, p_customer_id: customerId, p_amount: amount, p_idempotency_key: key });
+  rpcOk<MoneyResult>('charge_balance', { p_actor_user_id: actor, p_customer_id: customerId, p_amount: amount, p_idempotency_key: key });
 const deduct = (actor: string, customerId: string, amount: number, key = idempotencyKey('deduct')) =>
-  rpcOk<Money>('deduct_balance', { p_actor_user_id: actor, p_customer_id: customerId, p_amount: amount, p_idempotency_key: key });
+  rpcOk<MoneyResult>('deduct_balance', { p_actor_user_id: actor, p_customer_id: customerId, p_amount: amount, p_idempotency_key: key });
 const cancelArgs = (actor: string, transactionId: string, amount: number | null = null, key = idempotencyKey('cancel')) => ({
   p_actor_user_id: actor, p_transaction_id: transactionId, p_idempotency_key: key, p_reason: null, p_amount: amount,
 });
@@ -88,11 +62,6 @@ async function ledger(customerId: string) {
   );
   return rows;
 }
-
-let world: Shop;
-beforeAll(async () => {
-  world = await createShopWithStaff({ maxBalance: 5_000_000 });
-});
 
 describe('the issue\'s example: 100,000원 with a 10 % promotion, 70,000원 spent, then a refund', () => {
   it('grants 10,000 bonus, spends paid money first, quotes 30,000 refundable under the 60 % rule and refunds to zero', async () => {
@@ -123,7 +92,7 @@ describe('the issue\'s example: 100,000원 with a 10 % promotion, 70,000원 spen
       bonus_forfeited: 10_000, allowed: true,
     });
 
-    const refunded = await rpcOk<Money>('refund_balance', refundArgs(shop.owner.id, customer.id, 'transfer'));
+    const refunded = await rpcOk<MoneyResult>('refund_balance', refundArgs(shop.owner.id, customer.id, 'transfer'));
     expect(refunded).toMatchObject({
       balance: 0, paid_balance: 0, bonus_balance: 0,
       transaction: { type: 'refund', amount: 40_000, paid_amount: 30_000, bonus_amount: 10_000, sequence: 4 },
@@ -231,14 +200,14 @@ describe('cancels', () => {
     const taken = await deduct(shop.staff.id, customer.id, 10_000);
     expect(taken.transaction).toMatchObject({ paid_amount: 7_000, bonus_amount: 3_000 });
 
-    const first = await rpcOk<Money>('cancel_transaction', cancelArgs(shop.manager.id, taken.transaction.id, 5_000));
+    const first = await rpcOk<MoneyResult>('cancel_transaction', cancelArgs(shop.manager.id, taken.transaction.id, 5_000));
     expect(first).toMatchObject({ transaction: { type: 'deduct_cancel', amount: 5_000, paid_amount: 3_500, bonus_amount: 1_500 }, paid_balance: 3_500, bonus_balance: 1_500 });
-    const second = await rpcOk<Money>('cancel_transaction', cancelArgs(shop.owner.id, taken.transaction.id, 4_000));
+    const second = await rpcOk<MoneyResult>('cancel_transaction', cancelArgs(shop.owner.id, taken.transaction.id, 4_000));
     expect(second.transaction).toMatchObject({ amount: 4_000, paid_amount: 2_800, bonus_amount: 1_200 });
     const tooMuch = await rpcRefused('cancel_transaction', cancelArgs(shop.owner.id, taken.transaction.id, 2_000), 'cancel_exceeds_remaining', 409);
     expect(JSON.parse(tooMuch.details)).toEqual({ transaction_id: taken.transaction.id, amount: 2_000, cancelled: 9_000, remaining: 1_000 });
     // Without an amount: whatever remains, exactly the rest of each part.
-    const rest = await rpcOk<Money>('cancel_transaction', cancelArgs(shop.owner.id, taken.transaction.id));
+    const rest = await rpcOk<MoneyResult>('cancel_transaction', cancelArgs(shop.owner.id, taken.transaction.id));
     expect(rest).toMatchObject({ transaction: { amount: 1_000, paid_amount: 700, bonus_amount: 300 }, balance: 10_000, paid_balance: 7_000, bonus_balance: 3_000 });
     await rpcRefused('cancel_transaction', cancelArgs(shop.owner.id, taken.transaction.id, 1), 'already_cancelled', 409);
     await rpcRefused('cancel_transaction', cancelArgs(shop.owner.id, rest.transaction.id), 'cannot_cancel_reversal', 409);
@@ -250,8 +219,8 @@ describe('cancels', () => {
     const customer = await createCustomer(shop.staff.id, shop.shop.id, { balance: 20_000 });
     const taken = await deduct(shop.staff.id, customer.id, 8_000);
     const key = idempotencyKey('partial');
-    const first = await rpcOk<Money>('cancel_transaction', cancelArgs(shop.owner.id, taken.transaction.id, 3_000, key));
-    const again = await rpcOk<Money>('cancel_transaction', cancelArgs(shop.owner.id, taken.transaction.id, 3_000, key));
+    const first = await rpcOk<MoneyResult>('cancel_transaction', cancelArgs(shop.owner.id, taken.transaction.id, 3_000, key));
+    const again = await rpcOk<MoneyResult>('cancel_transaction', cancelArgs(shop.owner.id, taken.transaction.id, 3_000, key));
     expect(again).toMatchObject({ replayed: true, transaction: { id: first.transaction.id }, balance: 15_000 });
     await rpcRefused('cancel_transaction', cancelArgs(shop.owner.id, taken.transaction.id, 2_000, key), 'idempotency_key_reused', 409);
     expect(await parts(customer.id)).toEqual({ balance: 15_000, paid: 15_000, bonus: 0, sequence: 3 });
@@ -265,7 +234,7 @@ describe('cancels', () => {
     const charged = await charge(shop.staff.id, kept.id, 100_000);
     await rpcRefused('cancel_transaction', cancelArgs(shop.owner.id, charged.transaction.id, 50_000), 'partial_cancel_not_allowed', 409);
     await rpcRefused('cancel_transaction', cancelArgs(shop.owner.id, charged.bonus_transaction_id!), 'not_cancellable', 409);
-    const cancelled = await rpcOk<Money>('cancel_transaction', cancelArgs(shop.owner.id, charged.transaction.id));
+    const cancelled = await rpcOk<MoneyResult>('cancel_transaction', cancelArgs(shop.owner.id, charged.transaction.id));
     expect(cancelled).toMatchObject({
       transaction: { type: 'charge_cancel', amount: 110_000, paid_amount: 100_000, bonus_amount: 10_000 }, balance: 0, paid_balance: 0, bonus_balance: 0,
     });
@@ -277,7 +246,7 @@ describe('cancels', () => {
     await deduct(shop.staff.id, spent.id, 1_000);
     // The bonus is 9,000 now, below the 10,000 the cancel must take back; the paid part is all there.
     await rpcRefused('cancel_transaction', cancelArgs(shop.owner.id, other.transaction.id), 'insufficient_balance', 409);
-    const refund = await rpcOk<Money>('refund_balance', refundArgs(shop.owner.id, spent.id));
+    const refund = await rpcOk<MoneyResult>('refund_balance', refundArgs(shop.owner.id, spent.id));
     await rpcRefused('cancel_transaction', cancelArgs(shop.owner.id, refund.transaction.id), 'not_cancellable', 409);
     expect(await mismatches()).toEqual([]);
   });
@@ -307,7 +276,7 @@ describe('refunds', () => {
     expect(JSON.parse(refused.details)).toMatchObject({ allowed: false, refundable: 38_000 });
     // Using 20,000 more reaches 60 %: the right, with the fee.
     await deduct(shop.staff.id, customer.id, 20_000);
-    const refunded = await rpcOk<Money>('refund_balance', refundArgs(shop.owner.id, customer.id, 'cash'));
+    const refunded = await rpcOk<MoneyResult>('refund_balance', refundArgs(shop.owner.id, customer.id, 'cash'));
     expect(refunded.refund).toEqual({ method: 'cash', paid_amount: 20_000, bonus_forfeited: 0, fee: 1_000, payout: 19_000, rule: '60_percent_used' });
     expect(await parts(customer.id)).toEqual({ balance: 0, paid: 0, bonus: 0, sequence: 4 });
   });
@@ -336,8 +305,8 @@ describe('refunds', () => {
     await rpcRefused('refund_balance', refundArgs(other.owner.id, customer.id), 'customer_not_found', 404);
     await rpcRefused('refund_balance', refundArgs(shop.owner.id, customer.id, 'bitcoin'), 'validation_failed', 400);
     const key = idempotencyKey('refund');
-    const first = await rpcOk<Money>('refund_balance', refundArgs(shop.owner.id, customer.id, 'card_cancel', key));
-    const again = await rpcOk<Money>('refund_balance', refundArgs(shop.owner.id, customer.id, 'card_cancel', key));
+    const first = await rpcOk<MoneyResult>('refund_balance', refundArgs(shop.owner.id, customer.id, 'card_cancel', key));
+    const again = await rpcOk<MoneyResult>('refund_balance', refundArgs(shop.owner.id, customer.id, 'card_cancel', key));
     expect(again).toMatchObject({ replayed: true, transaction: { id: first.transaction.id }, refund: { payout: 12_000 } });
     await rpcRefused('refund_balance', refundArgs(shop.owner.id, customer.id, 'cash', key), 'idempotency_key_reused', 409);
     expect(await parts(customer.id)).toEqual({ balance: 0, paid: 0, bonus: 0, sequence: 2 });

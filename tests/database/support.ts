@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PostgrestError } from '@supabase/supabase-js';
 import { expect } from 'vitest';
-import { balanceOf, db, serviceClient, uniquePhone as phone, untyped } from '../support/index.ts';
+import { balanceOf, serviceClient, uniquePhone as phone, untyped, type CustomerRecord } from '../support/index.ts';
 
 export interface RpcAnswer<T = unknown> {
   data: T | null;
@@ -39,25 +39,11 @@ export async function rpcRefused(
   return answer.error!;
 }
 
-/** A unique, valid 010 phone number. */
-
 export function idempotencyKey(label = 'k'): string {
   return `${label}-${randomUUID()}`;
 }
 
-export interface MoneyResult {
-  transaction: {
-    id: string;
-    type: 'charge' | 'deduct' | 'charge_cancel' | 'deduct_cancel';
-    amount: number;
-    balance_after: number;
-    created_at: string;
-    customer_id: string;
-    original_transaction_id: string | null;
-  };
-  balance: number;
-  replayed: boolean;
-}
+export type { MoneyResult } from '../../functions/_shared/money.ts';
 
 export interface PinResult {
   ok: boolean;
@@ -66,21 +52,15 @@ export interface PinResult {
   locked_until: string | null;
 }
 
-export interface Customer {
-  id: string;
-  shop_id: string;
-  name: string;
-  phone: string;
-  current_balance: number;
-}
+export type { CustomerRecord as Customer } from '../support/index.ts';
 
 /** A customer made through create_customer and, when asked, charged once through charge_balance. */
 export async function createCustomer(
   actorUserId: string,
   shopId: string,
   options: { balance?: number; pin?: string; name?: string; phone?: string } = {},
-): Promise<Customer> {
-  const { customer } = await rpcOk<{ customer: Customer }>('create_customer', {
+): Promise<CustomerRecord> {
+  const { customer } = await rpcOk<{ customer: CustomerRecord }>('create_customer', {
     p_actor_user_id: actorUserId,
     p_shop_id: shopId,
     p_name: options.name ?? '김민준',

@@ -12,6 +12,8 @@ const ROUTES = [
   ['pin/unlock', 'POST'],
   ['kiosk/pay', 'POST'],
   ['kiosk/balance', 'POST'],
+  ['shop-kiosks', 'POST'],
+  ['shop-kiosks/deactivate', 'POST'],
   ['kiosks', 'POST'],
   ['kiosks/deactivate', 'POST'],
 ] as const;

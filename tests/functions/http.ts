@@ -5,8 +5,9 @@ import { randomUUID } from 'node:crypto';
 import { createClient, FunctionsHttpError, type SupabaseClient } from '@supabase/supabase-js';
 import { SignJWT } from 'jose';
 import type { Database } from '../../functions/_shared/database.types.ts';
+import type { MoneyAnswer } from '../../functions/_shared/money.ts';
 import { expect } from 'vitest';
-import { balanceOf, clientOptions, createShopWithStaff, db, stackEnv, uniquePhone, type ShopWithStaff, type TestUser } from '../support/index.ts';
+import { balanceOf, clientOptions, createShopWithStaff, db, stackEnv, uniquePhone, type CustomerRecord, type ShopWithStaff, type TestUser } from '../support/index.ts';
 
 export interface Caller {
   // The Bearer token: a staff member's access token, or the anon key for a kiosk.
@@ -100,13 +101,7 @@ export function signToken(claims: Record<string, unknown>, secret = stackEnv().J
     .sign(new TextEncoder().encode(secret));
 }
 
-export interface CustomerRecord {
-  id: string;
-  shop_id: string;
-  name: string;
-  phone: string;
-  current_balance: number;
-}
+export type { CustomerRecord };
 
 export async function createCustomer(
   owner: TestUser,
@@ -126,11 +121,11 @@ export async function charge(user: TestUser, customerId: string, amount: number)
     idempotencyKey: newIdempotencyKey(),
   });
   if (answer.status !== 200) throw new Error(`charge answered ${answer.status}: ${JSON.stringify(answer.body)}`);
-  return answer.body as { transaction: { id: string; balance_after: number }; balance: number };
+  return answer.body as MoneyAnswer;
 }
 
 export async function registerKiosk(owner: TestUser, shopId: string, name = '입구 키오스크') {
-  const answer = await callFunction<{ kiosk: { id: string; active: boolean }; device_key: string }>('kiosks', asStaff(owner), {
+  const answer = await callFunction<{ kiosk: { id: string; active: boolean }; device_key: string }>('shop-kiosks', asStaff(owner), {
     body: { shop_id: shopId, name },
   });
   if (answer.status !== 201) throw new Error(`register kiosk answered ${answer.status}: ${JSON.stringify(answer.body)}`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createShopWithStaff, db } from '../support/index.ts';
+import { createShopWithStaff, db, stackEnv } from '../support/index.ts';
 import {
   anonKey,
   asKiosk,
@@ -14,6 +14,7 @@ import {
   newIdempotencyKey,
   registerKiosk,
   shopWithCustomer,
+  staffClient,
 } from './http.ts';
 
 // `null` sends no Idempotency-Key at all.
@@ -26,10 +27,10 @@ async function kioskShop(options: { balance?: number; pin?: string } = {}) {
   return { ...setup, kiosk, deviceKey: device_key };
 }
 
-describe('POST /functions/v1/kiosks (register) and /kiosks/deactivate', () => {
+describe('POST /functions/v1/shop-kiosks (register) and /shop-kiosks/deactivate', () => {
   it('registers a kiosk for an owner and shows its device key once, storing only its hash', async () => {
     const { owner, shop } = await createShopWithStaff();
-    const answer = await callFunction('kiosks', asStaff(owner), { body: { shop_id: shop.id, name: '  카운터 키오스크 ' } });
+    const answer = await callFunction('shop-kiosks', asStaff(owner), { body: { shop_id: shop.id, name: '  카운터 키오스크 ' } });
     expect(answer.status).toBe(201);
     expect(answer.body.kiosk).toMatchObject({ shop_id: shop.id, name: '카운터 키오스크', active: true });
     expect(answer.body.device_key).toMatch(/^[0-9a-f]{64}$/);
@@ -42,9 +43,9 @@ describe('POST /functions/v1/kiosks (register) and /kiosks/deactivate', () => {
   it("refuses another shop's owner and an unknown shop alike, with 404 shop_not_found", async () => {
     const { shop } = await createShopWithStaff();
     const other = await createShopWithStaff();
-    expectError(await callFunction('kiosks', asStaff(other.owner), { body: { shop_id: shop.id, name: '키오스크' } }), 404, 'shop_not_found');
+    expectError(await callFunction('shop-kiosks', asStaff(other.owner), { body: { shop_id: shop.id, name: '키오스크' } }), 404, 'shop_not_found');
     expectError(
-      await callFunction('kiosks', asStaff(other.owner), { body: { shop_id: '00000000-0000-4000-8000-000000000002', name: '키오스크' } }),
+      await callFunction('shop-kiosks', asStaff(other.owner), { body: { shop_id: '00000000-0000-4000-8000-000000000002', name: '키오스크' } }),
       404,
       'shop_not_found',
     );
@@ -52,7 +53,7 @@ describe('POST /functions/v1/kiosks (register) and /kiosks/deactivate', () => {
 
   it('deactivates a kiosk; its next payment is refused with 403 kiosk_deactivated and moves nothing', async () => {
     const { owner, customer, kiosk, deviceKey } = await kioskShop({ balance: 10_000 });
-    const answer = await callFunction('kiosks/deactivate', asStaff(owner), { body: { kiosk_id: kiosk.id } });
+    const answer = await callFunction('shop-kiosks/deactivate', asStaff(owner), { body: { kiosk_id: kiosk.id } });
     expect([answer.status, answer.body.kiosk.id, answer.body.kiosk.active]).toEqual([200, kiosk.id, false]);
 
     expectError(await pay(deviceKey, { phone: customer.phone, pin: '2580', amount: 1_000 }), 403, 'kiosk_deactivated');
@@ -62,8 +63,42 @@ describe('POST /functions/v1/kiosks (register) and /kiosks/deactivate', () => {
   it("refuses deactivating another shop's kiosk with 404 kiosk_not_found", async () => {
     const { kiosk, deviceKey, customer } = await kioskShop({ balance: 3_000 });
     const other = await createShopWithStaff();
-    expectError(await callFunction('kiosks/deactivate', asStaff(other.owner), { body: { kiosk_id: kiosk.id } }), 404, 'kiosk_not_found');
+    expectError(await callFunction('shop-kiosks/deactivate', asStaff(other.owner), { body: { kiosk_id: kiosk.id } }), 404, 'kiosk_not_found');
     expect((await pay(deviceKey, { phone: customer.phone, pin: '2580', amount: 1_000 })).status).toBe(200);
+  });
+});
+
+describe('the old name of shop-kiosks', () => {
+  const oldRoute = (route: string, owner: { accessToken: string }, body: Record<string, unknown>) =>
+    fetch(`${stackEnv().API_URL}/functions/v1/${route}`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { apikey: anonKey(), authorization: `Bearer ${owner.accessToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+
+  it('answers /kiosks and /kiosks/deactivate with 308 to /shop-kiosks, doing nothing itself', async () => {
+    const { owner, shop } = await createShopWithStaff();
+    const register = await oldRoute('kiosks', owner, { shop_id: shop.id, name: '옛 경로' });
+    const deactivate = await oldRoute('kiosks/deactivate', owner, { kiosk_id: '00000000-0000-4000-8000-000000000003' });
+    expect([register.status, register.headers.get('location'), await register.json()]).toEqual([
+      308, 'shop-kiosks', { moved_to: '/functions/v1/shop-kiosks', message: '/functions/v1/kiosks is now /functions/v1/shop-kiosks.' },
+    ]);
+    expect([deactivate.status, deactivate.headers.get('location'), (await deactivate.json()).moved_to]).toEqual([
+      308, '../shop-kiosks/deactivate', '/functions/v1/shop-kiosks/deactivate',
+    ]);
+    const { rows } = await db().query('select count(*)::int as n from public.kiosks where shop_id = $1', [shop.id]);
+    expect(rows[0].n).toBe(0);
+  });
+
+  it('is followed by supabase-js and fetch: one kiosk registered, then deactivated, through the old paths', async () => {
+    const { owner, shop } = await createShopWithStaff();
+    const registered = await invoke(staffClient(owner), 'kiosks', { shop_id: shop.id, name: '옛 경로 키오스크' });
+    expect([registered.status, registered.body.kiosk.name, typeof registered.body.device_key]).toEqual([201, '옛 경로 키오스크', 'string']);
+    const deactivated = await callFunction('kiosks/deactivate', asStaff(owner), { body: { kiosk_id: registered.body.kiosk.id } });
+    expect([deactivated.status, deactivated.body.kiosk.active]).toEqual([200, false]);
+    const { rows } = await db().query('select count(*)::int as n from public.kiosks where shop_id = $1', [shop.id]);
+    expect(rows[0].n).toBe(1);
   });
 });
 

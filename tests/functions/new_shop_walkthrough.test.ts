@@ -40,7 +40,7 @@ it('sign up, open a shop, invite a manager, register a kiosk, sell, pay at the k
   ]);
 
   // The owner registers the kiosk; the manager registers a customer and charges 10,000.
-  const kiosk = await invoke(owner, 'kiosks', { shop_id: shopId, name: '입구 키오스크' });
+  const kiosk = await invoke(owner, 'shop-kiosks', { shop_id: shopId, name: '입구 키오스크' });
   expect(kiosk.status).toBe(201);
   const phone = uniquePhone();
   const created = await invoke(manager, 'customers', { shop_id: shopId, name: '정하은', phone, pin: '2580' });

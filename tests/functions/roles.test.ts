@@ -222,13 +222,13 @@ const PROBES: Record<string, { kind: 'rest' | 'staff' | 'kiosk'; probe: Probe; u
       return post('pin/unlock', { customer_id: customer.id }, acting);
     },
   },
-  'register or deactivate a kiosk (`/kiosks`, `/kiosks/deactivate`)': {
+  'register or deactivate a kiosk (`/shop-kiosks`, `/shop-kiosks/deactivate`)': {
     kind: 'staff',
     unknown: '404 shop_not_found / 404 kiosk_not_found',
     probe: async (world, acting) => {
-      const registered = await post('kiosks', { shop_id: world.shop.id, name: '새 키오스크' }, acting);
+      const registered = await post('shop-kiosks', { shop_id: world.shop.id, name: '새 키오스크' }, acting);
       const { kiosk } = await registerKiosk(world.owner, world.shop.id);
-      const deactivated = await post('kiosks/deactivate', { kiosk_id: kiosk.id }, acting);
+      const deactivated = await post('shop-kiosks/deactivate', { kiosk_id: kiosk.id }, acting);
       return registered === deactivated ? registered : `${registered} / ${deactivated}` as Outcome;
     },
   },

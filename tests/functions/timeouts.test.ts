@@ -1,7 +1,7 @@
 // Statement and lock timeouts: nothing the API roles run waits without bound, and a money call stuck
 // behind a lock answers 504 in the error contract, rolled back, so that its retry applies it once.
 import { describe, expect, it } from 'vitest';
-import { asStaff, callFunction, expectError, ledgerCount, newIdempotencyKey, shopWithCustomer } from './http.ts';
+import { asStaff, callFunction, expectError, ledgerCount, newIdempotencyKey, shopWithCustomer, type FunctionAnswer } from './http.ts';
 import { balanceOf, db } from '../support/index.ts';
 
 describe('timeouts', () => {
@@ -21,7 +21,7 @@ describe('timeouts', () => {
     const { owner, customer } = await shopWithCustomer({ balance: 10_000 });
     const key = newIdempotencyKey();
     const holder = await db().connect();
-    let answer;
+    let answer: FunctionAnswer | undefined;
     const started = Date.now();
     try {
       await holder.query('begin');
@@ -32,6 +32,7 @@ describe('timeouts', () => {
       holder.release();
     }
     const elapsed = Date.now() - started;
+    if (!answer) throw new Error('the charge never answered');
     expectError(answer, 504, 'upstream_timeout');
     expect(answer.headers.get('retry-after')).toBe('2');
     expect(elapsed).toBeGreaterThanOrEqual(2_900);

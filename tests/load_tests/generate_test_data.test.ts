@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { anonClient, db } from '../support/clients.ts';
 import { stackEnv } from '../support/env.ts';
+import { signedSql } from '../support/movements.ts';
 import { readDatasetManifest, type DatasetManifest } from './dataset_manifest.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -99,9 +100,9 @@ describe('the load-test data generator', () => {
     const { rows: [check] } = await db().query(
       `with running as (
          select balance_after, bonus_balance_after, paid_balance_after, sequence, created_at,
-                sum(case when type in ('charge', 'bonus', 'deduct_cancel') then amount else -amount end)
+                sum(${signedSql('amount')})
                   over w as expected,
-                sum(case when type in ('charge', 'bonus', 'deduct_cancel') then bonus_amount else -bonus_amount end)
+                sum(${signedSql('bonus_amount')})
                   over w as expected_bonus,
                 row_number() over w as n,
                 lag(created_at) over w as before

@@ -19,6 +19,7 @@ import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { DatasetManifest, DatasetShop } from './dataset_manifest.ts';
 import { DEFAULT_MANIFEST_PATH, GENERATOR_LOCK } from './dataset_manifest.ts';
+import { signedSql } from '../support/movements.ts';
 import { LEDGER_COLUMNS, LedgerSql, STAFF_ROLES, type LedgerColumn, type LedgerShape } from './ledger_sql.ts';
 
 /** Below this many ledger rows a DELETE is fast enough, and safe for concurrent readers. */
@@ -464,8 +465,8 @@ async function verify(db: pg.Client, o: Options, replica: boolean, shopIds: stri
   const { rows: [ledger] } = await db.query(`
     with per_customer as (
       select t.customer_id, t.shop_id, count(*) as n,
-             sum(case when t.type in ('charge', 'bonus', 'deduct_cancel') then t.amount else -t.amount end) as balance,
-             sum(case when t.type in ('charge', 'bonus', 'deduct_cancel') then t.bonus_amount else -t.bonus_amount end) as bonus_balance,
+             sum(${signedSql('t.amount', 't.type')}) as balance,
+             sum(${signedSql('t.bonus_amount', 't.type')}) as bonus_balance,
              count(*) filter (where t.type = 'charge') as charge,
              count(*) filter (where t.type = 'bonus') as bonus,
              count(*) filter (where t.type = 'refund') as refund,

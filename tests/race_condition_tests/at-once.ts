@@ -4,6 +4,7 @@ import dc from 'node:diagnostics_channel';
 import { expect } from 'vitest';
 import { mismatches } from '../database/support.ts';
 import { db, stackEnv } from '../support/index.ts';
+import { signedAmount } from '../support/movements.ts';
 import { balanceOf, type FunctionAnswer } from '../functions/http.ts';
 
 // The floor for "real concurrency": at least this many requests in flight at once.
@@ -126,11 +127,7 @@ export async function ledgerOf(customerId: string): Promise<LedgerRow[]> {
   return rows as LedgerRow[];
 }
 
-const ADDS = new Set<LedgerRow['type']>(['charge', 'bonus', 'deduct_cancel']);
-
-export const signedAmount = (row: Pick<LedgerRow, 'type' | 'amount'>): number => (ADDS.has(row.type) ? row.amount : -row.amount);
-
-const signedBonus = (row: Pick<LedgerRow, 'type' | 'bonus_amount'>): number => (ADDS.has(row.type) ? row.bonus_amount : -row.bonus_amount);
+const signedBonus = (row: Pick<LedgerRow, 'type' | 'bonus_amount'>): number => signedAmount(row, 'bonus_amount');
 
 /**
  * In sequence order (1, 2, 3, ... with no gap) each row moves both parts from the balances the row

@@ -45,7 +45,7 @@ describe('concurrent balance movements on one customer', () => {
     const { shop, owner, staff } = await createShopWithStaff({ maxBalance: 100_000 });
     const customer = await createCustomer(owner, shop.id);
 
-    const { answers, outcomes } = await atOnce('50 charges of 3,000 under a 100,000 ceiling', IN_FLIGHT, () => move('charge', staff, customer.id, 3_000));
+    const { outcomes } = await atOnce('50 charges of 3,000 under a 100,000 ceiling', IN_FLIGHT, () => move('charge', staff, customer.id, 3_000));
 
     // 33 charges of 3,000 reach 99,000; a 34th would be 102,000, over the ceiling of 100,000.
     expect(outcomes).toEqual({ '200': 33, '409 balance_ceiling_exceeded': 17 });
@@ -59,7 +59,7 @@ describe('concurrent balance movements on one customer', () => {
     // most 50,000 (150,000 stays under the ceiling), so in any order every request must succeed.
     const tellers = [owner, manager, staff];
 
-    const { answers, outcomes } = await atOnce('25 charges of 2,000 and 25 deducts of 3,000 on 100,000', IN_FLIGHT, (index) =>
+    const { outcomes } = await atOnce('25 charges of 2,000 and 25 deducts of 3,000 on 100,000', IN_FLIGHT, (index) =>
       index % 2 === 0
         ? move('charge', tellers[index % 3]!, customer.id, 2_000)
         : move('deduct', tellers[index % 3]!, customer.id, 3_000),

@@ -3,28 +3,14 @@
 // has heard.
 import type { RealtimeChannel, SupabaseClient } from '@supabase/supabase-js';
 import type { Database } from '../../functions/_shared/database.types.ts';
+import type { MoneyTransaction } from '../../functions/_shared/money.ts';
 
 /** The payload private.broadcast_movement sends. */
 export interface Movement {
   id: string;
   shop_id: string;
-  transaction: {
-    id: string;
-    type: string;
-    amount: number;
-    paid_amount: number;
-    bonus_amount: number;
-    balance_after: number;
-    paid_balance_after: number;
-    bonus_balance_after: number;
-    sequence: number;
-    created_at: string;
-    customer_id: string;
-    original_transaction_id: string | null;
-    actor_user_id: string | null;
-    actor_kiosk_id: string | null;
-    memo: string | null;
-  };
+  /** The money result's ledger row, plus who acted and the memo. */
+  transaction: MoneyTransaction & Pick<Database['public']['Tables']['transactions']['Row'], 'actor_user_id' | 'actor_kiosk_id' | 'memo'>;
   customer: { id: string; name: string; balance: number; paid_balance: number; bonus_balance: number };
 }
 

@@ -147,12 +147,12 @@ const routes: Route[] = [
     valid: () => ({ phone: customer.phone, pin: RIGHT_PIN }),
   },
   {
-    method: 'POST', path: 'kiosks', allowed: ['POST'], caller: 'owner', money: false,
+    method: 'POST', path: 'shop-kiosks', allowed: ['POST'], caller: 'owner', money: false,
     fields: { shop_id: 'uuid', name: 'name' }, required: ['shop_id', 'name'],
     valid: () => ({ shop_id: a.shop.id, name: '계산대 키오스크' }),
   },
   {
-    method: 'POST', path: 'kiosks/deactivate', allowed: ['POST'], caller: 'owner', money: false,
+    method: 'POST', path: 'shop-kiosks/deactivate', allowed: ['POST'], caller: 'owner', money: false,
     fields: { kiosk_id: 'uuid' }, required: ['kiosk_id'],
     valid: () => ({ kiosk_id: kioskId }),
   },
@@ -514,9 +514,9 @@ function classicCases(route: Route): FuzzCase[] {
     kind === 'amount'
       ? ['1e3', '1000.0', '-0', '1e400', '9007199254740993', '"1000"'].map((literal) => bodyCase(route, 'bad amount', withField(route.valid(), key, literal)))
       // Escape sequences in the JSON text (raw lone surrogates would leave fetch as U+FFFD, a valid character).
-      : ['\\ud800', '\\udfff', '\\u0000'].flatMap((escape) => [
-          bodyCase(route, `bad ${kind}`, withField(route.valid(), key, `"${escape}"`)),
-          bodyCase(route, `bad ${kind}`, withField(route.valid(), key, `"가나${escape}다"`)),
+      : ['\\ud800', '\\udfff', '\\u0000'].flatMap((escaped) => [
+          bodyCase(route, `bad ${kind}`, withField(route.valid(), key, `"${escaped}"`)),
+          bodyCase(route, `bad ${kind}`, withField(route.valid(), key, `"가나${escaped}다"`)),
         ]),
   );
   cases.push(bodyCase(route, 'extra field', withField(route.valid(), '__proto__', '{"role":"owner"}')));
@@ -579,7 +579,7 @@ describe('fuzzing every edge function route with hostile input', () => {
     kioskId = kiosk.kiosk.id;
     deactivatedKioskKey = retired.device_key;
     otherShopKioskKey = otherShops.device_key;
-    const deactivated = await callFunction('kiosks/deactivate', asStaff(a.owner), { body: { kiosk_id: retired.kiosk.id } });
+    const deactivated = await callFunction('shop-kiosks/deactivate', asStaff(a.owner), { body: { kiosk_id: retired.kiosk.id } });
     expect(deactivated.status).toBe(200);
     [closable, erasable] = await Promise.all([createCustomer(a.owner, a.shop.id), createCustomer(a.owner, a.shop.id)]);
     expect((await callFunction('customers/close', asStaff(a.owner), { body: { customer_id: erasable.id } })).status).toBe(200);

@@ -11,4 +11,4 @@ export {
   type ShopRole,
   type ShopWithStaff,
 } from './fixtures.ts';
-export { uniquePhone, balanceOf } from './ledger.ts';
+export { uniquePhone, balanceOf, type CustomerRecord } from './ledger.ts';

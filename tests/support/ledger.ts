@@ -1,5 +1,12 @@
 import { randomInt } from 'node:crypto';
+import type { Database } from '../../functions/_shared/database.types.ts';
 import { db } from './clients.ts';
+
+/** A customer as create_customer answers it: not erased, so its name and phone are there. */
+export type CustomerRecord = Pick<Database['public']['Tables']['customers']['Row'], 'id' | 'shop_id' | 'current_balance'> & {
+  name: string;
+  phone: string;
+};
 
 /** A Korean mobile number in the normalised form; phones are unique per shop, and each test has its own. */
 export function uniquePhone(): string {

@@ -7,7 +7,8 @@ import { openLoop } from './driver.ts';
 import type { HttpAnswer } from './http.ts';
 import { cpuAccountingWarnings, judgeSeedCriteria, ratiosOf, targetsOf, type PhaseReport } from './report.ts';
 import { profileTree } from './profile.ts';
-import { isRightMoneyAnswer, judgeHttp, judgeSqlFailure } from './scenarios.ts';
+import { isRightMoneyAnswer } from '../../../k6/lib/journey-rules.ts';
+import { judgeHttp, judgeSqlFailure } from './scenarios.ts';
 import { percentile, PhaseRecorder } from './stats.ts';
 
 const answer = (status: number, body: unknown, headers: HttpAnswer['headers'] = {}): HttpAnswer => ({
@@ -278,7 +279,9 @@ describe('the CPU accounting of PostgreSQL', () => {
     // They end over the next listings (their exit costs 10 ticks each), then the postmaster waits for them.
     table.events.push(
       () => undefined,
-      () => phaseBackends.forEach((pid) => table.exit(pid, 100)),
+      () => {
+        for (const pid of phaseBackends) table.exit(pid, 100);
+      },
       () => undefined,
       () => table.reap(),
     );

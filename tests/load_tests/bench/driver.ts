@@ -9,7 +9,8 @@
 // the requests it never got to are counted as unsent.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PhaseRecorder, type Outcome } from './stats.ts';
+import type { Outcome } from '../../../k6/lib/journey-rules.ts';
+import { PhaseRecorder } from './stats.ts';
 
 export interface Answer {
   /** The kind of request, for the per-request breakdown. */

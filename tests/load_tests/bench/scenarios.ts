@@ -1,22 +1,31 @@
 // The requests each phase sends, and how each answer is judged: ok, a refusal the product is meant
-// to give (counted on its own, never as an error), or an error. The same journeys and the same
-// rules as k6/lib/journeys.ts and k6/lib/metrics.ts, written for Node.
+// to give (counted on its own, never as an error), or an error. What a journey is (amounts, shares,
+// refusals, a right answer) is k6/lib/journey-rules.ts, shared with the k6 scripts; this file only
+// sends the requests, for Node.
 
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import {
+  amountBetween,
+  HOT_CUSTOMER,
+  isRefusal,
+  isRightMoneyAnswer,
+  isRightRefundAnswer,
+  JOURNEY,
+  pickFromMix,
+  pickHotCustomerMove,
+  partlyReturned,
+  RecentMoves,
+  refusalStatus,
+  REQUEST,
+  WRONG_PIN_SHARE,
+  wrongPin,
+  type Refusal,
+  type RequestName,
+} from '../../../k6/lib/journey-rules.ts';
 import type { Answer, Iteration } from './driver.ts';
 import type { BenchCustomer, BenchShop, Fixture, StaffSession } from './fixture.ts';
 import { describeAnswer, withIdempotencyKey, type Headers, type HttpAnswer, type HttpClient } from './http.ts';
-import { isRefusal, type Refusal } from './stats.ts';
-
-/** The status docs/contract.md gives each refusal. */
-export const REFUSAL_STATUS: Record<Refusal, number> = {
-  insufficient_balance: 409,
-  balance_ceiling_exceeded: 409,
-  pin_invalid: 401,
-  pin_locked: 423,
-  nothing_to_refund: 409,
-};
 
 /**
  * The phases that compare paths deduct 10 KRW: some 30,000 calls a phase spread over the dataset's
@@ -42,34 +51,6 @@ export const MONEY_REQUESTS: ReadonlySet<string> = new Set([
 const randomIndex = (length: number) => Math.floor(Math.random() * length);
 const randomItem = <T>(items: readonly T[]): T => items[randomIndex(items.length)]!;
 
-/** A whole-won amount between min and max, in steps, as prices and top-ups are. */
-const amountBetween = (min: number, max: number, step: number) => min + step * randomIndex(Math.floor((max - min) / step) + 1);
-
-interface MoneyResult {
-  transaction?: { id?: unknown; amount?: unknown; balance_after?: unknown };
-  balance?: unknown;
-  bonus?: unknown;
-  replayed?: unknown;
-}
-
-/**
- * A fresh key must never come back as a replay, and the new balance is the ledger row's (plus, on a
- * charge, the promotion's bonus written right after it). `amount` undefined: any positive amount (a
- * refund takes whatever the balance was).
- */
-export function isRightMoneyAnswer(body: unknown, amount: number | undefined): boolean {
-  const result = body as MoneyResult | null;
-  const bonus = typeof result?.bonus === 'number' ? result.bonus : 0;
-  return (
-    typeof result?.transaction?.id === 'string' &&
-    (amount === undefined ? typeof result.transaction.amount === 'number' && result.transaction.amount > 0 : result.transaction.amount === amount) &&
-    typeof result.balance === 'number' &&
-    result.balance >= 0 &&
-    result.balance === Number(result.transaction.balance_after) + bonus &&
-    result.replayed !== true
-  );
-}
-
 export interface Expectation {
   allowed?: readonly Refusal[];
   /** Sent to be refused (a wrong PIN): a success is then the error. */
@@ -93,7 +74,7 @@ export function judgeHttp(name: string, answer: HttpAnswer, expectation: Expecta
   }
   const code = body?.error?.code ?? body?.code;
   const pinRefusal = body?.ok === false && answer.status === 200;
-  if (isRefusal(code) && allowed.includes(code) && (pinRefusal || REFUSAL_STATUS[code] === answer.status)) {
+  if (isRefusal(code) && allowed.includes(code) && (pinRefusal || refusalStatus(code) === answer.status)) {
     return { name, outcome: code };
   }
   return { name, outcome: 'error', why: describeAnswer(answer) };
@@ -127,9 +108,6 @@ function serviceHeaders(fx: Fixture): Headers {
 
 const shopOf = (fx: Fixture, customer: BenchCustomer): BenchShop => fx.shops.get(customer.shopId)!;
 const clerkOf = (fx: Fixture, customer: BenchCustomer) => randomItem(shopOf(fx, customer).staff);
-
-/** Any digit string of the same length that is not the PIN. */
-const wrongPin = (pin: string) => `${pin.slice(0, -1)}${(Number(pin.at(-1)) + 1) % 10}`;
 
 // 1. The floor: deduct_balance itself, as a prepared statement over the pool's connections.
 export function sqlDeduct(fx: Fixture, db: pg.Pool): Iteration {
@@ -231,7 +209,7 @@ async function staffMoney(
     { customer_id: customer.id, amount, memo: 'bench' },
     withIdempotencyKey(staffHeaders(fx, clerk)),
   );
-  const allowed: Refusal[] = route === 'charge' ? ['balance_ceiling_exceeded'] : ['insufficient_balance'];
+  const allowed = route === 'charge' ? JOURNEY.staffCharge.allowed : JOURNEY.staffDeduct.allowed;
   return { answer, judged: judgeHttp(name, answer, { allowed, isRight: (body) => isRightMoneyAnswer(body, amount) }) };
 }
 
@@ -242,7 +220,7 @@ async function kioskPay(fx: Fixture, http: HttpClient, customer: BenchCustomer, 
     withIdempotencyKey(kioskHeaders(fx, randomItem(shopOf(fx, customer).kioskKeys))),
   );
   return judgeHttp('kiosk_pay', answer, {
-    allowed: mistyped ? ['pin_invalid', 'pin_locked'] : ['insufficient_balance', 'pin_locked'],
+    allowed: mistyped ? JOURNEY.mistypedKioskPay.allowed : JOURNEY.kioskPay.allowed,
     mustRefuse: mistyped,
     isRight: (body) => isRightMoneyAnswer(body, amount),
   });
@@ -303,108 +281,81 @@ export async function customerHistory(fx: Fixture, http: HttpClient): Promise<An
   });
 }
 
-/** Shares of a day's traffic, as k6's mix: reads dominate, kiosks take most payments, cancels are rare. */
-export const MIX_SHARES = {
-  kiosk_pay: 0.3,
-  staff_charge: 0.15,
-  staff_deduct: 0.1,
-  cancel: 0.03,
-  partial_cancel: 0.015,
-  refund: 0.005,
-  search_customers: 0.2,
-  customer_history: 0.2,
-} as const;
-
-/** Share of kiosk payments typed with a wrong PIN, as customers do. */
-const WRONG_PIN_SHARE = 0.02;
-
 /**
- * Each journey is one request, so the rate the open loop is given is the rate the stack gets. A
- * cancel reverses a top-up the mix made earlier (a mistaken charge, found and cancelled by an owner
- * or manager); before the first top-up has landed it tops up instead.
+ * The mix of journey-rules.ts (MIX_SHARES, JOURNEY), as k6 runs it, one request a journey. A cancel
+ * reverses a top-up this phase made earlier, a partial cancel returns half of a deduct it made earlier;
+ * before the first has landed they top up or deduct instead.
  */
 export function realisticMix(fx: Fixture, http: HttpClient): Iteration {
-  const charges: { transactionId: string; customer: BenchCustomer; amount: number }[] = [];
-  const charge = async (): Promise<Answer> => {
+  const charges = new RecentMoves<BenchCustomer>();
+  const deducts = new RecentMoves<BenchCustomer>();
+  const move = async (route: 'charge' | 'deduct', remembered: RecentMoves<BenchCustomer>): Promise<Answer> => {
     const customer = randomItem(fx.customers);
-    const amount = amountBetween(10_000, 100_000, 10_000);
-    const { answer, judged } = await staffMoney(fx, http, 'staff_charge', 'charge', customer, amount);
-    if (judged.outcome === 'ok' && charges.length < 10_000) {
-      const body = answer.body as { transaction: { id: string }; bonus?: number };
-      // A charge's cancel takes back its promotion bonus too.
-      charges.push({ transactionId: body.transaction.id, customer, amount: amount + (body.bonus ?? 0) });
-    }
+    const amount = amountBetween(route === 'charge' ? JOURNEY.staffCharge.amount : JOURNEY.staffDeduct.amount);
+    const name = route === 'charge' ? REQUEST.staffCharge : REQUEST.staffDeduct;
+    const { answer, judged } = await staffMoney(fx, http, name, route, customer, amount);
+    if (judged.outcome === 'ok') remembered.add(customer, amount, answer.body);
     return judged;
   };
-  // A purchase partly returned: a deduct, then the cancel of half of it.
+  const charge = () => move('charge', charges);
+  const deduct = () => move('deduct', deducts);
   const partialCancel = async (): Promise<Answer> => {
-    const customer = randomItem(fx.customers);
-    const amount = amountBetween(2_000, 20_000, 1_000);
-    const { answer, judged } = await staffMoney(fx, http, 'staff_deduct', 'deduct', customer, amount);
-    if (judged.outcome !== 'ok') return judged;
+    const original = deducts.take();
+    if (!original) return deduct();
+    const returnedAmount = partlyReturned(original.amount);
     const returned = await http.post(
       '/functions/v1/transactions/cancel',
-      { transaction_id: (answer.body as { transaction: { id: string } }).transaction.id, amount: amount / 2, reason: 'bench: returned' },
-      withIdempotencyKey(staffHeaders(fx, randomItem(shopOf(fx, customer).cancellers))),
+      { transaction_id: original.transactionId, amount: returnedAmount, reason: 'bench: returned' },
+      withIdempotencyKey(staffHeaders(fx, randomItem(shopOf(fx, original.customer).cancellers))),
     );
-    return judgeHttp('partial_cancel', returned, { allowed: ['balance_ceiling_exceeded'], isRight: (body) => isRightMoneyAnswer(body, amount / 2) });
+    return judgeHttp(REQUEST.partialCancel, returned, {
+      allowed: JOURNEY.partialCancel.allowed,
+      isRight: (body) => isRightMoneyAnswer(body, returnedAmount),
+    });
   };
-  // A customer moving away takes the rest of their money back; an emptied balance has nothing to refund.
   const refund = async (): Promise<Answer> => {
     const customer = randomItem(fx.customers);
     const answer = await http.post(
       '/functions/v1/refunds',
-      { customer_id: customer.id, method: 'transfer', memo: 'bench' },
+      { customer_id: customer.id, method: JOURNEY.refund.method, memo: 'bench' },
       withIdempotencyKey(staffHeaders(fx, randomItem(shopOf(fx, customer).cancellers))),
     );
-    return judgeHttp('refund', answer, {
-      allowed: ['nothing_to_refund'],
-      isRight: (body) => isRightMoneyAnswer(body, undefined) && (body as { balance: number }).balance === 0,
-    });
+    return judgeHttp(REQUEST.refund, answer, { allowed: JOURNEY.refund.allowed, isRight: isRightRefundAnswer });
   };
   const cancel = async (): Promise<Answer> => {
-    const original = charges.splice(randomIndex(charges.length), 1)[0];
+    const original = charges.take();
     if (!original) return charge();
     const answer = await http.post(
       '/functions/v1/transactions/cancel',
       { transaction_id: original.transactionId, reason: 'bench' },
       withIdempotencyKey(staffHeaders(fx, randomItem(shopOf(fx, original.customer).cancellers))),
     );
-    // Other traffic may have spent the top-up in the meantime; refusing the cancel is then right.
-    return judgeHttp('cancel', answer, {
-      allowed: ['insufficient_balance'],
-      isRight: (body) => isRightMoneyAnswer(body, original.amount),
-    });
+    return judgeHttp(REQUEST.cancel, answer, { allowed: JOURNEY.cancel.allowed, isRight: (body) => isRightMoneyAnswer(body, original.amount) });
   };
-  const journeys: [number, () => Promise<Answer>][] = [
-    [MIX_SHARES.kiosk_pay, () => kioskPay(fx, http, randomItem(fx.customers), amountBetween(1_000, 15_000, 500), Math.random() < WRONG_PIN_SHARE)],
-    [MIX_SHARES.staff_charge, charge],
-    [MIX_SHARES.staff_deduct, async () => (await staffMoney(fx, http, 'staff_deduct', 'deduct', randomItem(fx.customers), amountBetween(1_000, 15_000, 500))).judged],
-    [MIX_SHARES.cancel, cancel],
-    [MIX_SHARES.partial_cancel, partialCancel],
-    [MIX_SHARES.refund, refund],
-    [MIX_SHARES.search_customers, () => searchCustomers(fx, http)],
-    [MIX_SHARES.customer_history, () => customerHistory(fx, http)],
-  ];
-  return () => {
-    let pick = Math.random();
-    for (const [share, journey] of journeys) {
-      if (pick < share) return journey();
-      pick -= share;
-    }
-    return journeys[journeys.length - 1]![1]();
+  const journeys: Record<RequestName, () => Promise<Answer>> = {
+    kiosk_pay: () => kioskPay(fx, http, randomItem(fx.customers), amountBetween(JOURNEY.kioskPay.amount), Math.random() < WRONG_PIN_SHARE),
+    staff_charge: charge,
+    staff_deduct: deduct,
+    cancel,
+    partial_cancel: partialCancel,
+    refund,
+    search_customers: () => searchCustomers(fx, http),
+    customer_history: () => customerHistory(fx, http),
   };
+  return () => journeys[pickFromMix()]();
 }
 
-// 5. Everyone on one customer: kiosk payments, counter deducts and top-ups all wait for one row
-// lock. A top-up of 1,000 equals a payment plus a deduct of 500 each, so the balance walks around
-// where it was topped up instead of drifting to zero or to the ceiling.
+// 5. Everyone on one customer (journey-rules.ts: HOT_CUSTOMER), all waiting for one row lock.
 export function hotCustomer(fx: Fixture, http: HttpClient): Iteration {
   const customer = fx.hotCustomer;
   return async () => {
-    const pick = Math.random();
-    if (pick < 1 / 3) return kioskPay(fx, http, customer, 500);
-    if (pick < 2 / 3) return (await staffMoney(fx, http, 'staff_deduct', 'deduct', customer, 500)).judged;
-    return (await staffMoney(fx, http, 'staff_charge', 'charge', customer, 1_000)).judged;
+    switch (pickHotCustomerMove()) {
+      case 'kioskPay':
+        return kioskPay(fx, http, customer, HOT_CUSTOMER.kioskPay);
+      case 'deduct':
+        return (await staffMoney(fx, http, REQUEST.staffDeduct, 'deduct', customer, HOT_CUSTOMER.deduct)).judged;
+      case 'charge':
+        return (await staffMoney(fx, http, REQUEST.staffCharge, 'charge', customer, HOT_CUSTOMER.charge)).judged;
+    }
   };
 }

@@ -1,14 +1,7 @@
 // What one phase of the benchmark measured: every answer's latency and outcome, kept whole (a ten
 // second phase is at most a few hundred thousand numbers), so percentiles are exact, not bucketed.
 
-/** The refusals a load run may meet and that are the product working, not failing (as in k6/). */
-export const REFUSALS = ['insufficient_balance', 'balance_ceiling_exceeded', 'pin_invalid', 'pin_locked', 'nothing_to_refund'] as const;
-export type Refusal = (typeof REFUSALS)[number];
-export type Outcome = 'ok' | Refusal | 'error';
-
-export function isRefusal(code: unknown): code is Refusal {
-  return typeof code === 'string' && (REFUSALS as readonly string[]).includes(code);
-}
+import { REFUSALS, type Outcome, type Refusal } from '../../../k6/lib/journey-rules.ts';
 
 /** Nearest-rank percentile of values sorted ascending; null when there are none. */
 export function percentile(sorted: ArrayLike<number>, p: number): number | null {
@@ -82,9 +75,10 @@ export class PhaseRecorder {
   record(name: string, sentAt: number, latencyMs: number, outcome: Outcome, why?: string): void {
     this.all.add(latencyMs, outcome);
     const second = Math.max(0, Math.floor((sentAt - this.windowStart) / 1000));
-    (this.seconds[second] ??= new Samples()).add(latencyMs, outcome);
-    let named = this.byName.get(name);
-    if (!named) this.byName.set(name, (named = new Samples()));
+    this.seconds[second] ??= new Samples();
+    this.seconds[second].add(latencyMs, outcome);
+    const named = this.byName.get(name) ?? new Samples();
+    this.byName.set(name, named);
     named.add(latencyMs, outcome);
     if (outcome !== 'ok' && outcome !== 'error') this.refusals[outcome] += 1;
     if (outcome === 'error' && why !== undefined && this.errorSamples.length < 5) this.errorSamples.push(`${name}: ${why}`);
