@@ -233,26 +233,29 @@ exception
 end;
 $$;
 
--- Local only, in place of Realtime's logical replication of realtime.messages: NOTIFY is delivered
--- at COMMIT, in commit order, and never for a rolled-back transaction, so the local Realtime server
--- (stack/realtime.ts, which LISTENs) sees exactly the messages a replication slot would. A message
--- too large for a notification (8000 bytes) travels by id and the server reads it.
-create function realtime.notify_local_server() returns trigger
+-- Local only: what Realtime's replication slot reads on Supabase. Each broadcast is also written to
+-- the WAL as a transactional logical message, which logical decoding hands out at COMMIT, in commit
+-- order, and never for a rolled-back transaction; the local Realtime server (stack/realtime.ts) reads
+-- them from a slot of its own. (A NOTIFY here, as before issue 13, takes a lock that serialises every
+-- notifying COMMIT, its WAL flush included: it held concurrent money movements to one commit at a
+-- time, which hosted Realtime never does.)
+-- <realtime-local-delivery>
+create or replace function realtime.notify_local_server() returns trigger
 language plpgsql
 as $$
-declare
-  v_message text := jsonb_build_object('id', new.id, 'topic', new.topic, 'event', new.event,
-    'private', new.private, 'payload', new.payload)::text;
 begin
-  if octet_length(v_message) > 7900 then
-    v_message := jsonb_build_object('id', new.id)::text;
-  end if;
-  perform pg_notify('realtime_local_messages', v_message);
+  perform pg_catalog.pg_logical_emit_message(true, 'realtime_local_messages',
+    jsonb_build_object('id', new.id, 'topic', new.topic, 'event', new.event, 'private', new.private,
+      'payload', new.payload)::text);
   return null;
 end;
 $$;
 revoke all on function realtime.notify_local_server() from public;
+-- </realtime-local-delivery>
 create trigger messages_notify_local_server
   after insert on realtime.messages
   for each row when (new.extension = 'broadcast')
   execute function realtime.notify_local_server();
+-- The slot's output plugin (pgoutput) sends only what a publication names: this one names no table,
+-- so the slot carries the messages alone.
+create publication realtime_local_messages;

@@ -31,8 +31,23 @@ const BOOTSTRAP_CATCH_UP = `alter table auth.users
   add column if not exists invited_at timestamptz,
   add column if not exists confirmation_sent_at timestamptz`;
 
+// The local Realtime's delivery (bootstrap.sql, between its markers) moved from NOTIFY to logical
+// messages in issue 13: a folder bootstrapped before gets the new trigger function and publication.
+async function realtimeDeliveryCatchUp(): Promise<string> {
+  const sql = await readFile(path.join(import.meta.dirname, 'bootstrap.sql'), 'utf8');
+  const delivery = /-- <realtime-local-delivery>\n([\s\S]*?)-- <\/realtime-local-delivery>/.exec(sql);
+  if (!delivery) throw new Error('bootstrap.sql lost its <realtime-local-delivery> markers');
+  return `${delivery[1]}
+do $$ begin
+  if not exists (select 1 from pg_catalog.pg_publication where pubname = 'realtime_local_messages') then
+    create publication realtime_local_messages;
+  end if;
+end $$;`;
+}
+
 export async function catchUpBootstrap(dbUrl: string): Promise<void> {
-  await withClient(dbUrl, (client) => client.query(BOOTSTRAP_CATCH_UP));
+  const delivery = await realtimeDeliveryCatchUp();
+  await withClient(dbUrl, (client) => client.query(`${BOOTSTRAP_CATCH_UP};\n${delivery}`));
 }
 
 /** Runs the project's Supabase CLI offline: no prompt to wait for, no telemetry to send. */

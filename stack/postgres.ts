@@ -72,6 +72,9 @@ const SERVER_FLAGS = [
   // PostgREST's pool, the functions, the tests' 50+ parallel connections and the load driver at once.
   '-c', 'max_connections=300',
   '-c', 'shared_buffers=256MB',
+  // Logical decoding: the local Realtime reads committed broadcasts from a slot, as hosted Realtime
+  // reads realtime.messages from the WAL (bootstrap.sql, realtime.ts).
+  '-c', 'wal_level=logical',
 ];
 
 /** Spawns a PostgreSQL program as `user` (or as this process's user), from `/`: the checkout may be out of its reach. */

@@ -10,9 +10,10 @@
 //   check runs again when the client sends a new access token, and a channel whose reader lost the
 //   right is shut down;
 // - messages come from realtime.messages (realtime.send, realtime.broadcast_changes) after COMMIT only.
-//   Hosted Realtime reads them from the WAL; here the bootstrap's trigger on realtime.messages NOTIFYs
-//   and this server LISTENs: PostgreSQL delivers a notification at commit, in commit order, never for
-//   a rolled-back transaction;
+//   Hosted Realtime reads them from the WAL; here too: the bootstrap's trigger on realtime.messages
+//   writes each one as a transactional logical message, and this server reads them from a logical
+//   replication slot of its own (pgoutput, the publication naming no table), which hands them out at
+//   commit, in commit order, never for a rolled-back transaction;
 // - a channel's token is watched: when it expires the channel is shut down with a `system` error.
 // Not in the subset: postgres_changes and presence (a join asking for them is refused, so that a
 // screen never waits for events that would not come), the REST broadcast endpoint, message replay.
@@ -37,7 +38,13 @@ export interface RealtimeServer {
   close(): Promise<void>;
 }
 
-const NOTIFY_CHANNEL = 'realtime_local_messages';
+// The prefix of the bootstrap's logical messages, the name of its publication, and of this server's slot.
+const MESSAGE_PREFIX = 'realtime_local_messages';
+const SLOT = 'realtime_local_messages';
+// How often the slot is read: every 20 ms while broadcasts come, backing off to 160 ms when a read
+// finds none (each read costs the decoding backend a few ms of CPU: 3 % of a core at 20 ms, idle).
+const POLL_MS = 20;
+const IDLE_POLL_MS = 160;
 // API roles a token may name; any other role (say `postgres`) would escape RLS, so it reads nothing.
 const API_ROLES = new Set(['anon', 'authenticated', 'service_role']);
 const MAX_TIMER_MS = 60 * 60 * 1000;
@@ -78,6 +85,8 @@ interface Channel {
   canRead: boolean;
   canWrite: boolean | undefined;
   tokenTimer: NodeJS.Timeout | undefined;
+  /** When the join took effect (ms since the epoch): movements committed before it are not sent. */
+  joinedAt: number;
 }
 
 type Verified = { ok: true; claims: JWTPayload } | { ok: false; code: string; message: string };
@@ -289,6 +298,7 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
       canRead,
       canWrite: undefined,
       tokenTimer: undefined,
+      joinedAt: Date.now(),
     };
     connection.channels.set(channel.topic, channel);
     if (!subscribers.has(subTopic)) subscribers.set(subTopic, new Set());
@@ -310,9 +320,11 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
     watchToken(channel);
   }
 
-  function fanOut(subTopic: string, isPrivate: boolean, payload: unknown, except?: Channel): void {
+  function fanOut(subTopic: string, isPrivate: boolean, payload: unknown, except?: Channel, committedAt = Infinity): void {
     for (const channel of subscribers.get(subTopic) ?? []) {
       if (channel === except || channel.private !== isPrivate || !channel.canRead) continue;
+      // The slot is read a little after COMMIT: a channel that joined since then was not listening yet.
+      if (channel.joinedAt > committedAt) continue;
       push(channel, 'broadcast', payload);
     }
   }
@@ -388,23 +400,32 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
   // ---- messages from the database ----------------------------------------------------------------
 
   let listener: pg.Client | undefined;
-  let delivery = Promise.resolve();
   let reconnectTimer: NodeJS.Timeout | undefined;
+  let pollTimer: NodeJS.Timeout | undefined;
 
-  async function deliver(notification: string): Promise<void> {
-    let message = JSON.parse(notification) as { id: string; topic?: string; event?: string; private?: boolean; payload?: unknown };
-    if (message.topic === undefined) {
-      const { rows } = await pool.query('select id, topic, event, private, payload from realtime.messages where id = $1', [message.id]);
-      if (!rows[0]) return;
-      message = rows[0];
-    }
-    fanOut(message.topic!, message.private === true, {
+  /** The content of a pgoutput Message ('M': flags, lsn, prefix, length, content) with our prefix, else undefined. */
+  function messageContent(data: Buffer): string | undefined {
+    if (data[0] !== 0x4d) return undefined;
+    const prefixEnd = data.indexOf(0, 10);
+    if (prefixEnd < 0 || data.toString('utf8', 10, prefixEnd) !== MESSAGE_PREFIX) return undefined;
+    const length = data.readUInt32BE(prefixEnd + 1);
+    return data.toString('utf8', prefixEnd + 5, prefixEnd + 5 + length);
+  }
+
+  function deliver(text: string, committedAt: number): void {
+    const message = JSON.parse(text) as { id: string; topic: string; event: string; private: boolean; payload: unknown };
+    fanOut(message.topic, message.private === true, {
       type: 'broadcast',
       event: message.event,
       payload: message.payload,
       meta: { id: message.id },
-    });
+    }, undefined, committedAt);
   }
+
+  // pgoutput's Begin ('B': final lsn, commit time in µs since 2000-01-01, xid) precedes its messages.
+  const POSTGRES_EPOCH_MS = Date.UTC(2000, 0, 1);
+  const commitTimeOf = (data: Buffer): number | undefined =>
+    data[0] === 0x42 ? POSTGRES_EPOCH_MS + Number(data.readBigInt64BE(9)) / 1000 : undefined;
 
   async function listen(initial: boolean): Promise<void> {
     const client = new pg.Client({ connectionString: options.dbUrl, application_name: 'realtime (local)' });
@@ -412,28 +433,60 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
     const lost = () => {
       if (gone) return;
       gone = true;
+      clearTimeout(pollTimer);
       if (listener === client) listener = undefined;
       client.end().catch(() => undefined);
-      // PostgreSQL restarted (a crash drill): listen again once it is back. What was committed in
-      // between is not replayed; hosted Realtime would read it from its replication slot.
+      // PostgreSQL restarted (a crash drill): read again once it is back, from a new slot. What was
+      // committed in between is not replayed (hosted Realtime keeps its slot; this subset has no replay).
       if (!closing) reconnectTimer = setTimeout(() => void listen(false), 500);
     };
     client.on('error', lost);
     client.on('end', lost);
-    client.on('notification', (notification) => {
-      const text = notification.payload;
-      if (text === undefined) return;
-      // Notifications arrive in commit order; delivering them one by one keeps that order on the wire.
-      delivery = delivery.then(() => deliver(text)).catch((error) => console.error('realtime: delivery failed:', error));
-    });
     listener = client;
+    // One read at a time; the slot hands out whole transactions in commit order, and each is
+    // delivered before the next read, which confirms it.
+    let delay = POLL_MS;
+    const poll = async () => {
+      try {
+        const { rows } = await client.query<{ data: Buffer }>(
+          `select data from pg_catalog.pg_logical_slot_get_binary_changes($1, null, null,
+             'proto_version', '1', 'publication_names', $2, 'messages', 'true')`,
+          [SLOT, MESSAGE_PREFIX],
+        );
+        delay = rows.length > 0 ? POLL_MS : Math.min(delay * 2, IDLE_POLL_MS);
+        let committedAt = Infinity;
+        for (const { data } of rows) {
+          committedAt = commitTimeOf(data) ?? committedAt;
+          const text = messageContent(data);
+          if (text !== undefined) {
+            try {
+              deliver(text, committedAt);
+            } catch (error) {
+              console.error('realtime: delivery failed:', error);
+            }
+          }
+        }
+      } catch {
+        lost();
+        return;
+      }
+      if (!gone && !closing) pollTimer = setTimeout(() => void poll(), delay);
+    };
     try {
       await client.connect();
-      await client.query(`listen ${NOTIFY_CHANNEL}`);
+      // A new slot starts at the present, as a LISTEN would: messages committed while no server read
+      // them are not replayed, and a slot a killed server left holds no WAL back for long.
+      await client.query(
+        `select pg_catalog.pg_drop_replication_slot(slot_name) from pg_catalog.pg_replication_slots where slot_name = $1`,
+        [SLOT],
+      );
+      await client.query(`select pg_catalog.pg_create_logical_replication_slot($1, 'pgoutput')`, [SLOT]);
     } catch (error) {
       if (initial) throw error;
       lost();
+      return;
     }
+    void poll();
   }
   await listen(true);
 
@@ -464,6 +517,7 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
     async close() {
       closing = true;
       clearTimeout(reconnectTimer);
+      clearTimeout(pollTimer);
       clearInterval(pruneTimer);
       clearInterval(idleTimer);
       for (const connection of connections) {
@@ -472,6 +526,8 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
       }
       const client = listener;
       listener = undefined;
+      // A slot nobody reads would hold the WAL back: it goes with its reader.
+      await client?.query('select pg_catalog.pg_drop_replication_slot($1)', [SLOT]).catch(() => undefined);
       await client?.end().catch(() => undefined);
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
