@@ -45,6 +45,9 @@ async function openConnections(count: number): Promise<void> {
       await response.arrayBuffer();
     }),
   );
+  // undici hands a socket back to its pool a turn after the body ends; a burst sent before that
+  // queues a few requests behind sockets still finishing, and they reach the wire after the first answers.
+  await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
 /**
