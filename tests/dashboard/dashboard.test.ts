@@ -173,7 +173,8 @@ describe('the test dashboard in headless Chromium', () => {
     await writeFile(path.join(reportsDir, 'load/bench.json'), JSON.stringify(bench));
     await writeFile(path.join(reportsDir, 'load/half-written.json'), JSON.stringify({ scenario: 'mix', started_at: '2026-11-24T08:00:00Z' }));
 
-    dashboard = await startDashboard({ port: 0, host: '127.0.0.1', reportsDir, dbUrl: stackEnv().DB_URL });
+    // Every reading fresh: the live-figures test compares the page with counts taken around its reload.
+    dashboard = await startDashboard({ port: 0, host: '127.0.0.1', reportsDir, dbUrl: stackEnv().DB_URL, liveCacheMs: 0 });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
     page.on('pageerror', (error) => pageErrors.push(error.message));

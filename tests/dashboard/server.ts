@@ -84,6 +84,8 @@ export interface DashboardOptions {
   host: string;
   reportsDir: string;
   dbUrl: string;
+  /** How long open pages share one reading of the live figures (default 5 s). */
+  liveCacheMs?: number;
 }
 
 export interface RunningDashboard {
@@ -100,8 +102,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   // Counting a 10-million-row ledger and reconciling it takes seconds: every open page polls, so
   // they share one answer for a few seconds and never run two reads at once.
   let live: { at: number; answer: Promise<LiveAnswer> } | undefined;
+  const cacheMs = options.liveCacheMs ?? 5_000;
   const liveFigures = (): Promise<LiveAnswer> => {
-    if (!live || Date.now() - live.at > 5_000) live = { at: Date.now(), answer: readLiveFigures(options.dbUrl) };
+    if (!live || Date.now() - live.at > cacheMs) live = { at: Date.now(), answer: readLiveFigures(options.dbUrl) };
     return live.answer;
   };
 

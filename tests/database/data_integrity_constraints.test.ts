@@ -171,7 +171,7 @@ describe('transactions', () => {
 
   it('a ledger row belongs to its customer\'s shop', async () => {
     expect(await refusal(LEDGER_INSERT, ledgerRow({ shop: other.shop.id })))
-      .toEqual({ code: '23503', constraint: 'transactions_customer_of_the_shop' });
+      .toEqual({ code: '23503' });
   });
 
   it('a kiosk acts only for its own shop', async () => {
@@ -181,7 +181,7 @@ describe('transactions', () => {
       p_name: '다른 가게',
     });
     expect(await refusal(LEDGER_INSERT, ledgerRow({ type: 'deduct', after: 9_000, user: null, kiosk: kiosk.id })))
-      .toEqual({ code: '23503', constraint: 'transactions_kiosk_of_the_shop' });
+      .toEqual({ code: '23503' });
   });
 
   it('foreign keys refuse an unknown customer', async () => {
