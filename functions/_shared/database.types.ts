@@ -135,17 +135,17 @@ isOneToOne: false
                   }
                   Relationships: [
                     {
-      foreignKeyName: "transactions_customer_of_the_shop"
-      columns: ["customer_id","shop_id"]
-isOneToOne: false
-      referencedRelation: "customers"
-      referencedColumns: ["id","shop_id"]
-    },{
-      foreignKeyName: "transactions_kiosk_of_the_shop"
-      columns: ["actor_kiosk_id","shop_id"]
+      foreignKeyName: "transactions_actor_kiosk_id_fkey"
+      columns: ["actor_kiosk_id"]
 isOneToOne: false
       referencedRelation: "kiosks"
-      referencedColumns: ["id","shop_id"]
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "transactions_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
+      referencedRelation: "customers"
+      referencedColumns: ["id"]
     },{
       foreignKeyName: "transactions_promotion_fk"
       columns: ["promotion_id"]
