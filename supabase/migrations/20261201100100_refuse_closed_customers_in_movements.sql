@@ -1,6 +1,7 @@
 -- The new refusals of self-run shops get their statuses in the one error table, and a closed
--- customer's balance never moves again: the refusal sits in record_movement, the one place a
--- balance changes, so charge, deduct, cancel and kiosk_pay (and any later movement) all inherit it.
+-- customer's balance never moves again: private.record_movement, the one place a balance changes,
+-- calls the refusal below (from redefine_money_functions_for_paid_and_bonus on; streamline_money_path
+-- inlines it), so charge, deduct, cancel, refund and kiosk_pay all inherit it.
 
 -- Redefined from create_shared_function_helpers with the codes of shops, members and closing.
 create or replace function private.raise_error(p_code text, p_message text, p_details jsonb default null)
@@ -64,57 +65,6 @@ begin
     perform private.raise_error('customer_closed', 'this customer was closed',
       jsonb_build_object('customer_id', p_customer.id, 'closed_at', p_customer.closed_at));
   end if;
-end;
-$$;
-
--- Redefined from create_shared_function_helpers: refuses a closed customer first.
-create or replace function private.record_movement(
-  p_customer public.customers,
-  p_type text,
-  p_amount bigint,
-  p_idempotency_key text,
-  p_actor_user_id uuid,
-  p_actor_kiosk_id uuid,
-  p_memo text,
-  p_original_transaction_id uuid
-)
-returns jsonb
-language plpgsql
-set search_path = ''
-as $$
-declare
-  v_signed bigint := case when p_type in ('charge', 'deduct_cancel') then p_amount else -p_amount end;
-  v_new_balance bigint := p_customer.current_balance + v_signed;
-  v_max_balance bigint;
-  v_transaction public.transactions;
-begin
-  perform private.refuse_closed_customer(p_customer);
-  if v_new_balance < 0 then
-    perform private.raise_error('insufficient_balance', 'the balance is too low for this',
-      jsonb_build_object('balance', p_customer.current_balance, 'amount', p_amount));
-  end if;
-  if v_signed > 0 then
-    select s.max_balance into v_max_balance from public.shops s where s.id = p_customer.shop_id;
-    if v_new_balance > v_max_balance then
-      perform private.raise_error('balance_ceiling_exceeded', 'the balance would exceed the shop''s ceiling',
-        jsonb_build_object('balance', p_customer.current_balance, 'amount', p_amount, 'max_balance', v_max_balance));
-    end if;
-  end if;
-
-  insert into public.transactions (
-    shop_id, customer_id, type, amount, balance_after, original_transaction_id,
-    idempotency_key, actor_user_id, actor_kiosk_id, memo
-  ) values (
-    p_customer.shop_id, p_customer.id, p_type, p_amount, v_new_balance, p_original_transaction_id,
-    p_idempotency_key, p_actor_user_id, p_actor_kiosk_id, p_memo
-  )
-  returning * into v_transaction;
-
-  update public.customers c
-  set current_balance = v_new_balance, updated_at = now()
-  where c.id = p_customer.id;
-
-  return private.money_result(v_transaction, false);
 end;
 $$;
 

@@ -162,49 +162,6 @@ begin
 end;
 $$;
 
--- The live screens' payload (create_movement_broadcast) gains both parts: what the movement took
--- from paid and bonus money, and the customer's paid and bonus balances after it.
-create or replace function private.broadcast_movement(p_transaction public.transactions, p_customer public.customers)
-returns void
-language plpgsql
-set search_path = ''
-as $$
-begin
-  perform realtime.send(
-    jsonb_build_object(
-      'shop_id', p_transaction.shop_id,
-      'transaction', jsonb_build_object(
-        'id', p_transaction.id,
-        'type', p_transaction.type,
-        'amount', p_transaction.amount,
-        'paid_amount', p_transaction.paid_amount,
-        'bonus_amount', p_transaction.bonus_amount,
-        'balance_after', p_transaction.balance_after,
-        'paid_balance_after', p_transaction.paid_balance_after,
-        'bonus_balance_after', p_transaction.bonus_balance_after,
-        'sequence', p_transaction.sequence,
-        'created_at', p_transaction.created_at,
-        'customer_id', p_transaction.customer_id,
-        'original_transaction_id', p_transaction.original_transaction_id,
-        'actor_user_id', p_transaction.actor_user_id,
-        'actor_kiosk_id', p_transaction.actor_kiosk_id,
-        'memo', p_transaction.memo
-      ),
-      'customer', jsonb_build_object(
-        'id', p_customer.id,
-        'name', p_customer.name,
-        'balance', p_customer.current_balance,
-        'paid_balance', p_customer.paid_balance,
-        'bonus_balance', p_customer.bonus_balance
-      )
-    ),
-    'movement',
-    'shop:' || p_transaction.shop_id::text,
-    true
-  );
-end;
-$$;
-
 drop function private.record_movement(public.customers, text, bigint, text, uuid, uuid, text, uuid);
 
 -- The one place a balance changes. Locks the customer's row (callers have usually locked it
