@@ -40,9 +40,10 @@ export interface RpcFailure {
 }
 
 // The SQL functions raise `sqlstate 'PGRST'` with a JSON message whose `code` is one of ours and a
-// status PostgREST sends as is. Anything else (a PostgREST PGRSTxxx code, a bare SQLSTATE such as a
-// constraint violation, a network failure with status 0) was not meant for the caller: it becomes a
-// 500 and the original goes to the log only.
+// status PostgREST sends as is. An outage (no answer, PostgREST or PostgreSQL down or too slow) is
+// 503 or 504 with Retry-After (upstreamOutage). Anything else (another PostgREST PGRSTxxx code, a bare
+// SQLSTATE such as a constraint violation) was not meant for the caller: it becomes a 500 and the
+// original goes to the log only.
 export function mapRpcFailure(failure: RpcFailure): MappedFailure {
   const outage = upstreamOutage(failure);
   if (outage) return { kind: 'refusal', error: outage };

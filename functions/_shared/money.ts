@@ -11,6 +11,10 @@ type LedgerRow = Database['public']['Tables']['transactions']['Row'];
 export const MOVEMENT_TYPES = ['charge', 'bonus', 'deduct', 'charge_cancel', 'deduct_cancel', 'refund'] as const;
 export type MovementType = (typeof MOVEMENT_TYPES)[number];
 
+/** transactions.refund_method's check constraint. */
+export const REFUND_METHODS = ['cash', 'card_cancel', 'transfer'] as const;
+export type RefundMethod = (typeof REFUND_METHODS)[number];
+
 /** The ledger row in a money result; its generated columns (paid_*) are always there. */
 export interface MoneyTransaction
   extends Pick<
@@ -23,7 +27,7 @@ export interface MoneyTransaction
 }
 
 export interface RefundPayout {
-  method: NonNullable<LedgerRow['refund_method']>;
+  method: RefundMethod;
   paid_amount: number;
   bonus_forfeited: number;
   fee: number;

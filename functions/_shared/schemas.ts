@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { REFUND_METHODS } from './money.ts';
 
 // The same ceilings the SQL enforces (transactions.amount check, customers.name check); they are
 // repeated here only so that a bad request is refused with a precise zod issue before any round trip.
@@ -128,8 +129,6 @@ export const createPromotionBody = z
   });
 
 export const endPromotionBody = z.strictObject({ promotion_id: uuid });
-
-export const REFUND_METHODS = ['cash', 'card_cancel', 'transfer'] as const;
 
 export const refundBody = z.strictObject({
   customer_id: uuid,

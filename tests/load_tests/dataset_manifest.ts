@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { MovementType } from '../../functions/_shared/money.ts';
 import type { StaffRole } from './ledger_sql.ts';
 
 /**
@@ -12,7 +13,7 @@ export interface DatasetManifest {
   generated_at: string;
   shape: { shops: number; customers: number; transactions: number; months: number; until: string };
   totals: {
-    transactions_by_type: Record<'charge' | 'deduct' | 'charge_cancel' | 'deduct_cancel' | 'bonus' | 'refund', number>;
+    transactions_by_type: Record<MovementType, number>;
     outstanding_balance: number;
   };
   shops: DatasetShop[];

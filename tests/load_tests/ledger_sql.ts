@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { REFUND_METHODS } from '../../functions/_shared/money.ts';
 
 /**
  * The SQL that lays out a generated dataset. Every value is a pure function of the seed and a row's
@@ -53,7 +54,6 @@ const ID_KIND_CODE: Record<IdKind, string> = {
 
 /** Each shop's promotion: 10 % on a charge of at least 50,000 (the blocks of kind 3). */
 export const PROMOTION = { minCharge: 50_000, bonusPercent: 10 } as const;
-const REFUND_METHODS = ['cash', 'card_cancel', 'transfer'];
 
 const CHARGE_AMOUNTS = [10_000, 20_000, 30_000, 50_000, 50_000, 100_000, 100_000, 200_000, 300_000];
 const SURNAMES = '김김김김이이이박박최정강조윤장임한오서신권황안송류홍전고문양손배';

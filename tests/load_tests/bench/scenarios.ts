@@ -109,38 +109,13 @@ function serviceHeaders(fx: Fixture): Headers {
 const shopOf = (fx: Fixture, customer: BenchCustomer): BenchShop => fx.shops.get(customer.shopId)!;
 const clerkOf = (fx: Fixture, customer: BenchCustomer) => randomItem(shopOf(fx, customer).staff);
 
-// 1. The floor: deduct_balance itself, as a prepared statement over the pool's connections.
-export function sqlDeduct(fx: Fixture, db: pg.Pool): Iteration {
-  const name = 'sql_deduct_balance';
+// A money function over pg as service_role, as a prepared statement over the pool's connections. A
+// kiosk payment's wrong PIN comes back as `{ ok: false, code }` rather than raised.
+function sqlMoney(fx: Fixture, db: pg.Pool, name: string, text: string, valuesOf: (customer: BenchCustomer) => unknown[]): Iteration {
   return async () => {
     const customer = randomItem(fx.customers);
     try {
-      const { rows } = await db.query<{ result: unknown }>({
-        name: 'bench_deduct_balance',
-        text: 'select public.deduct_balance($1, $2, $3, $4, $5) as result',
-        values: [clerkOf(fx, customer).userId, customer.id, FLOOR_AMOUNT, randomUUID(), null],
-      });
-      return isRightMoneyAnswer(rows[0]?.result, FLOOR_AMOUNT)
-        ? { name, outcome: 'ok' }
-        : { name, outcome: 'error', why: `wrong answer: ${JSON.stringify(rows[0]?.result).slice(0, 200)}` };
-    } catch (error) {
-      return judgeSqlFailure(name, error, ['insufficient_balance']);
-    }
-  };
-}
-
-// 1k. A kiosk payment the same way: public.kiosk_pay over pg as service_role (PIN check included),
-// the SQL that /functions/v1/kiosk/pay ends in. A wrong PIN comes back as `{ ok: false, code }`.
-export function sqlKioskPay(fx: Fixture, db: pg.Pool): Iteration {
-  const name = 'sql_kiosk_pay';
-  return async () => {
-    const customer = randomItem(fx.customers);
-    try {
-      const { rows } = await db.query<{ result: unknown }>({
-        name: 'bench_kiosk_pay',
-        text: 'select public.kiosk_pay($1, $2, $3, $4, $5) as result',
-        values: [randomItem(shopOf(fx, customer).kioskKeys), customer.phone, customer.pin, FLOOR_AMOUNT, randomUUID()],
-      });
+      const { rows } = await db.query<{ result: unknown }>({ name: `bench_${name}`, text, values: valuesOf(customer) });
       const result = rows[0]?.result as { ok?: unknown; code?: unknown } | undefined;
       if (result?.ok === false && result.code === 'pin_locked') return { name, outcome: 'pin_locked' };
       return isRightMoneyAnswer(result, FLOOR_AMOUNT)
@@ -151,6 +126,26 @@ export function sqlKioskPay(fx: Fixture, db: pg.Pool): Iteration {
     }
   };
 }
+
+// 1. The floor: deduct_balance itself.
+export const sqlDeduct = (fx: Fixture, db: pg.Pool): Iteration =>
+  sqlMoney(fx, db, 'sql_deduct_balance', 'select public.deduct_balance($1, $2, $3, $4, $5) as result', (customer) => [
+    clerkOf(fx, customer).userId,
+    customer.id,
+    FLOOR_AMOUNT,
+    randomUUID(),
+    null,
+  ]);
+
+// 1k. A kiosk payment the same way (PIN check included): the SQL that /functions/v1/kiosk/pay ends in.
+export const sqlKioskPay = (fx: Fixture, db: pg.Pool): Iteration =>
+  sqlMoney(fx, db, 'sql_kiosk_pay', 'select public.kiosk_pay($1, $2, $3, $4, $5) as result', (customer) => [
+    randomItem(shopOf(fx, customer).kioskKeys),
+    customer.phone,
+    customer.pin,
+    FLOOR_AMOUNT,
+    randomUUID(),
+  ]);
 
 // 2. The same function through PostgREST, as the edge function's service-role client calls it.
 export function rpcDeduct(fx: Fixture, http: HttpClient): Iteration {
