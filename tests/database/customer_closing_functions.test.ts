@@ -4,7 +4,7 @@
  * row while name, phone and PIN are gone.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createShopWithStaff, db, type ShopWithStaff } from '../support/index.ts';
+import { createShopWithStaff, db, ledgerCount, type ShopWithStaff } from '../support/index.ts';
 import { balanceOf, createCustomer, idempotencyKey, mismatches, phone, rpcOk, rpcRefused, type Customer, type MoneyResult } from './support.ts';
 
 let world: ShopWithStaff;
@@ -49,7 +49,7 @@ describe('close_customer', () => {
 
   it('a closed customer is not charged, deducted, cancelled into, paid at a kiosk, given a PIN or renamed', async () => {
     const { customer, chargeId } = await closedCustomer({ pin: '1234' });
-    const { rows: before } = await db().query('select count(*)::int as n from public.transactions where customer_id = $1', [customer.id]);
+    const before = await ledgerCount(customer.id);
 
     await rpcRefused('charge_balance', money(customer.id, 1_000), 'customer_closed', 409);
     await rpcRefused('deduct_balance', money(customer.id, 1_000), 'customer_closed', 409);
@@ -59,8 +59,7 @@ describe('close_customer', () => {
     await rpcRefused('set_pin', { p_actor_user_id: world.staff.id, p_customer_id: customer.id, p_pin: '9999' }, 'customer_closed', 409);
     await rpcRefused('update_customer', { p_actor_user_id: world.staff.id, p_customer_id: customer.id, p_name: '새 이름' }, 'customer_closed', 409);
 
-    const { rows: after } = await db().query('select count(*)::int as n from public.transactions where customer_id = $1', [customer.id]);
-    expect(after[0].n).toBe(before[0].n);
+    expect(await ledgerCount(customer.id)).toBe(before);
     expect(await balanceOf(customer.id)).toBe(0);
     // Reads still show them, to the staff, through RLS.
     const read = await world.staff.client.from('customers').select('id, name, closed_at').eq('id', customer.id).single();

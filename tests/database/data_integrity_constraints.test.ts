@@ -43,13 +43,13 @@ async function refusal(sql: string, params: unknown[]): Promise<{ code: string; 
 
 const LEDGER_INSERT = `
   insert into public.transactions (shop_id, customer_id, type, amount, balance_after, original_transaction_id,
-                                   idempotency_key, actor_user_id, actor_kiosk_id, sequence, bonus_amount)
-  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`;
+                                   idempotency_key, actor_user_id, actor_kiosk_id, sequence, bonus_amount, promotion_id)
+  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`;
 
 /** Sequence numbers far past any the functions give these customers, one per attempted row. */
 let nextSequence = 1_000;
 
-function ledgerRow(overrides: Partial<Record<'shop' | 'customer' | 'type' | 'amount' | 'after' | 'original' | 'key' | 'user' | 'kiosk' | 'sequence' | 'bonus', unknown>> = {}) {
+function ledgerRow(overrides: Partial<Record<'shop' | 'customer' | 'type' | 'amount' | 'after' | 'original' | 'key' | 'user' | 'kiosk' | 'sequence' | 'bonus' | 'promotion', unknown>> = {}) {
   const row = {
     shop: world.shop.id,
     customer: customer.id,
@@ -62,9 +62,10 @@ function ledgerRow(overrides: Partial<Record<'shop' | 'customer' | 'type' | 'amo
     kiosk: null,
     sequence: nextSequence++,
     bonus: 0,
+    promotion: null,
     ...overrides,
   };
-  return [row.shop, row.customer, row.type, row.amount, row.after, row.original, row.key, row.user, row.kiosk, row.sequence, row.bonus];
+  return [row.shop, row.customer, row.type, row.amount, row.after, row.original, row.key, row.user, row.kiosk, row.sequence, row.bonus, row.promotion];
 }
 
 describe('customers', () => {
@@ -157,6 +158,9 @@ describe('transactions', () => {
   it('only a bonus row goes without an idempotency key, and only it names a promotion', async () => {
     expect(await refusal(LEDGER_INSERT, ledgerRow({ key: null })))
       .toEqual({ code: '23514', constraint: 'transactions_idempotency_key_only_for_requests' });
+    // The check runs as the row is written, before the promotion's foreign key is looked up.
+    expect(await refusal(LEDGER_INSERT, ledgerRow({ promotion: crypto.randomUUID() })))
+      .toEqual({ code: '23514', constraint: 'transactions_promotion_only_on_bonus' });
   });
 
   it('a customer\'s sequence number is used once', async () => {

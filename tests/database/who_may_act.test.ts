@@ -5,8 +5,8 @@
  * deleted, changing nothing; another session of the same user still acts. Another shop's ids answer
  * exactly what unknown ids answer. And the sign of each movement type has one home.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
-import { createShopWithStaff, createUser, db, uniquePhone, type ShopWithStaff, type TestUser } from '../support/index.ts';
+import { describe, expect, it } from 'vitest';
+import { createShopWithStaff, createUser, db, signInAgain, uniqueEmail, uniquePhone, type ShopWithStaff, type TestUser } from '../support/index.ts';
 import { fingerprint } from '../security/support.ts';
 import { createCustomer, idempotencyKey, rpc, rpcOk, rpcRefused, type Customer, type MoneyResult } from './support.ts';
 
@@ -98,16 +98,13 @@ describe('every staff RPC takes the actor\'s session', () => {
 });
 
 describe('a signed-out session, or a banned or deleted user, changes nothing', () => {
-  let t: Targets;
-  beforeAll(async () => {
-    t = await targets();
-  });
-
   it('a session that is gone (signed out) is refused by every staff RPC', async () => {
+    const t = await targets();
     await everyStaffCallRefused(t, { p_actor_user_id: t.world.owner.id, p_actor_session_id: crypto.randomUUID() });
   });
 
   it("another user's session, or the user's own expired session, is refused too", async () => {
+    const t = await targets();
     await everyStaffCallRefused(t, { p_actor_user_id: t.world.owner.id, p_actor_session_id: sessionOf(t.world.staff) });
     const device = await createUser();
     await db().query(`update auth.sessions set not_after = now() - interval '1 second' where id = $1`, [sessionOf(device)]);
@@ -116,14 +113,13 @@ describe('a signed-out session, or a banned or deleted user, changes nothing', (
   });
 
   it('a signed-out session (its row deleted, as GoTrue\'s sign-out does) is refused; the same user\'s other session still acts', async () => {
+    const t = await targets();
     const { world } = t;
-    const elsewhere = await createUser({ email: `second-${crypto.randomUUID().slice(0, 8)}@test.comings.kr` });
+    const elsewhere = await createUser({ email: uniqueEmail('second') });
     await db().query(`insert into public.shop_members (shop_id, user_id, role) values ($1, $2, 'staff')`, [world.shop.id, elsewhere.id]);
     const signedOut = sessionOf(elsewhere);
     // A second session of the same user, as another device holds it.
-    const { data, error } = await elsewhere.client.auth.signInWithPassword({ email: elsewhere.email, password: elsewhere.password });
-    expect(error).toBeNull();
-    const otherDevice = JSON.parse(Buffer.from(data.session!.access_token.split('.')[1], 'base64url').toString('utf8')).session_id as string;
+    const otherDevice = sessionOf(await signInAgain(elsewhere));
     await db().query(`delete from auth.sessions where id = $1`, [signedOut]);
 
     const charge = (session: string) => ({
@@ -140,6 +136,7 @@ describe('a signed-out session, or a banned or deleted user, changes nothing', (
   });
 
   it('a banned user is refused with any session, and acts again once the ban has run out', async () => {
+    const t = await targets();
     const owner = t.world.owner;
     await db().query(`update auth.users set banned_until = now() + interval '1 day' where id = $1`, [owner.id]);
     try {

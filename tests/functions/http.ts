@@ -7,7 +7,7 @@ import { SignJWT } from 'jose';
 import type { Database } from '../../functions/_shared/database.types.ts';
 import type { MoneyAnswer } from '../../functions/_shared/money.ts';
 import { expect } from 'vitest';
-import { balanceOf, clientOptions, createShopWithStaff, db, stackEnv, uniquePhone, type CustomerRecord, type ShopWithStaff, type TestUser } from '../support/index.ts';
+import { balanceOf, clientOptions, createShopWithStaff, ledgerCount, stackEnv, uniquePhone, type CustomerRecord, type ShopWithStaff, type TestUser } from '../support/index.ts';
 
 export interface Caller {
   // The Bearer token: a staff member's access token, or the anon key for a kiosk.
@@ -143,12 +143,6 @@ export async function shopWithCustomer(options: { balance?: number; pin?: string
   return { ...shopWithStaff, customer };
 }
 
-
-export async function ledgerCount(customerId: string): Promise<number> {
-  const { rows } = await db().query<{ count: string }>('select count(*) from public.transactions where customer_id = $1', [customerId]);
-  return Number(rows[0].count);
-}
-
 // The error contract: the status, the code, a request id that the response header repeats, and the
 // CORS header that lets the frontend read all this.
 export function expectError(answer: FunctionAnswer, status: number, code: string): any {
@@ -159,4 +153,4 @@ export function expectError(answer: FunctionAnswer, status: number, code: string
   return answer.body.error;
 }
 
-export { balanceOf, uniquePhone };
+export { balanceOf, ledgerCount, uniquePhone };

@@ -7,15 +7,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
-import { anonClient, invitationToken } from '../support/index.ts';
+import { anonClient, invitationToken, uniqueEmail } from '../support/index.ts';
 import { invoke, kioskClient, uniquePhone } from './http.ts';
 
 const money = () => ({ 'Idempotency-Key': randomUUID() });
 
 it('sign up, open a shop, invite a manager, register a kiosk, sell, pay at the kiosk, remove the manager, close and erase', async () => {
-  const tag = randomUUID().slice(0, 8);
-  const ownerEmail = `owner-${tag}@walkthrough.comings.kr`;
-  const managerEmail = `manager-${tag}@walkthrough.comings.kr`;
+  const ownerEmail = uniqueEmail('owner');
+  const managerEmail = uniqueEmail('manager');
 
   // The owner signs up and is signed in at once (confirmations are off).
   const owner = anonClient();
@@ -67,7 +66,7 @@ it('sign up, open a shop, invite a manager, register a kiosk, sell, pay at the k
   expect((await invoke(owner, 'customers/close', { customer_id: customerId })).status).toBe(200);
   const erased = await invoke(owner, 'customers/erase', { customer_id: customerId });
   expect([erased.status, erased.body.customer.name, erased.body.customer.phone]).toEqual([200, null, null]);
-  const ledger = await owner.from('transactions').select('type, amount, balance_after').eq('customer_id', customerId).order('created_at');
+  const ledger = await owner.from('transactions').select('type, amount, balance_after').eq('customer_id', customerId).order('sequence');
   expect(ledger.data).toEqual([
     { type: 'charge', amount: 10_000, balance_after: 10_000 },
     { type: 'deduct', amount: 4_500, balance_after: 5_500 },

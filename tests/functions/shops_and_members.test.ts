@@ -4,10 +4,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { anonClient, createShopWithStaff, createUser, db, invitationToken } from '../support/index.ts';
+import { anonClient, createShopWithStaff, createUser, db, invitationToken, uniqueEmail } from '../support/index.ts';
 import { asStaff, callFunction, charge, createCustomer, expectError, invoke, staffClient } from './http.ts';
 
-const newEmail = () => `invitee-${randomUUID().slice(0, 8)}@test.comings.kr`;
+const newEmail = () => uniqueEmail('invitee');
 
 describe('POST and PATCH /functions/v1/shops', () => {
   it('opens a shop for any signed-in user, who then owns it and reads it through RLS', async () => {
@@ -60,6 +60,14 @@ describe('/functions/v1/members', () => {
         [staff.id, staff.email, 'staff'],
       ].sort(),
     );
+    // Each joining time is the membership's own created_at, compared by the database at full precision.
+    const { rows } = await db().query<{ user_id: string; same: boolean }>(
+      `select m.user_id, m.created_at = listed.joined_at as same
+       from unnest($2::uuid[], $3::timestamptz[]) as listed (user_id, joined_at)
+       join public.shop_members m on m.shop_id = $1 and m.user_id = listed.user_id`,
+      [shop.id, members.map((m) => m.user_id), members.map((m) => m.joined_at)],
+    );
+    expect(rows.map((row) => [row.user_id, row.same]).sort()).toEqual([owner.id, manager.id, staff.id].map((id) => [id, true]).sort());
     expectError(await callFunction('members?shop_id=nope', asStaff(staff), { method: 'GET' }), 400, 'validation_failed');
   });
 

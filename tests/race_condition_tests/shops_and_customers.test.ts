@@ -2,7 +2,6 @@
 // moment never leave a shop without an owner, one address added fifty times at once is one
 // membership, and a close racing a charge or a kiosk payment never closes a customer with money left
 // nor lets money move on a closed one.
-import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   asKiosk,
@@ -13,7 +12,7 @@ import {
   newIdempotencyKey,
   registerKiosk,
 } from '../functions/http.ts';
-import { addMember, createShop, createShopWithStaff, createUser, db } from '../support/index.ts';
+import { addMember, createShop, createShopWithStaff, createUser, db, uniqueEmail } from '../support/index.ts';
 import { IN_FLIGHT, atOnce, expectBooksBalance } from './at-once.ts';
 
 const SHOPS = IN_FLIGHT / 2;
@@ -64,7 +63,7 @@ describe('the last owner under concurrency', () => {
 
 describe('one address added many times at once', () => {
   it.each([
-    ['a new address (each call invites it)', async () => `race-${randomUUID().slice(0, 8)}@test.comings.kr`],
+    ['a new address (each call invites it)', async () => uniqueEmail('race')],
     ['an existing user', async () => (await createUser()).email],
   ])('%s: exactly one membership and one user, the others already_member', async (_label, address) => {
     const { owner, shop } = await createShopWithStaff();

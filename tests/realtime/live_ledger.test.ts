@@ -124,15 +124,15 @@ describe('live screen: who may not hear a shop', () => {
 
     expect((await kioskPay(deviceKey, customer.phone, 1_000)).status).toBe(200);
     expect((await charge(staff, customer.id, 2_000)).balance).toBe(11_000);
+    // The member's screen is the witness: deliveries go out one after another, so once it has heard
+    // both movements, anything sent to the refused screens would have arrived too.
     await member.waitFor(2);
-    // Anything else in flight would have arrived by now: deliveries go out one after another.
-    await new Promise((resolve) => setTimeout(resolve, 200));
     expect(member.heard.map((heard) => heard.payload.customer.balance)).toEqual([9_000, 11_000]);
     for (const screen of [...Object.values(refused), publicTopic]) expect(screen.heard).toEqual([]);
   });
 
   it("refuses a member's own broadcast into the shop's channel: only the database speaks there", async () => {
-    const { shop, owner, staff } = await kioskShop();
+    const { shop, owner, staff, customer } = await kioskShop();
     const listener = await screenOf(owner.client, shop.id);
     const sender = await screenOf(staff.client, shop.id, { ack: true });
     const fake = { transaction: { type: 'charge', amount: 1_000_000 } };
@@ -144,8 +144,12 @@ describe('live screen: who may not hear a shop', () => {
     expect(await publicSender.channel.send({ type: 'broadcast', event: 'movement', payload: fake })).toBe('ok');
     await publicListener.waitFor(1);
     expect(publicListener.heard[0]).toMatchObject({ event: 'movement', payload: fake });
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(listener.heard).toEqual([]);
+    // A real movement after the fakes is the witness: once the member hears it, the fakes had their turn.
+    await charge(owner, customer.id, 1_000);
+    await listener.waitFor(1);
+    expect(listener.heard.map((heard) => heard.payload.transaction)).toEqual([
+      expect.objectContaining({ type: 'charge', amount: 1_000, balance_after: 11_000 }),
+    ]);
     expect(publicSender.heard).toEqual([]);
   });
 
@@ -175,7 +179,6 @@ describe('live screen: who may not hear a shop', () => {
 
     await charge(owner, customer.id, 500);
     await member.waitFor(2);
-    await new Promise((resolve) => setTimeout(resolve, 200));
     expect(removed.heard.map((heard) => heard.payload.customer.balance)).toEqual([11_000]);
     expect(member.heard.map((heard) => heard.payload.customer.balance)).toEqual([11_000, 11_500]);
   });
@@ -206,7 +209,8 @@ describe('live screen: tokens', () => {
     const client = anonClient();
     await client.realtime.setAuth(await signToken({ sub: staff.id, exp: Math.floor(Date.now() / 1000) + 2 }));
     const screen = await screenOf(client, shop.id);
-    expect(screen.status).toBe('SUBSCRIBED');
+    const witness = await screenOf(owner.client, shop.id);
+    expect([screen.status, witness.status]).toEqual(['SUBSCRIBED', 'SUBSCRIBED']);
 
     await screen.until(() => screen.statuses.includes('CLOSED'), 'the channel to close', 5_000);
     expect(screen.system).toHaveLength(1);
@@ -214,7 +218,7 @@ describe('live screen: tokens', () => {
     expect(screen.system[0].message).toMatch(/^Token has expired \d seconds ago$/);
 
     await charge(owner, customer.id, 1_000);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await witness.waitFor(1);
     expect(screen.heard).toEqual([]);
   });
 });
@@ -222,6 +226,9 @@ describe('live screen: tokens', () => {
 describe('live screen: only what commits, in commit order', () => {
   it('hears a movement only once its transaction commits, and never one that rolls back', async () => {
     const { shop, owner, staff, customer } = await kioskShop();
+    // Another customer's charges, committed by the API, are the witnesses: the screen hears them in
+    // commit order, so once it has heard one, anything committed before it would have arrived too.
+    const other = await createCustomer(owner, shop.id);
     const screen = await screenOf(staff.client, shop.id);
     const connection = await db().connect();
     try {
@@ -231,16 +238,22 @@ describe('live screen: only what commits, in commit order', () => {
 
       await connection.query('begin');
       await connection.query('select public.charge_balance($1, $2, 300, $3)', [owner.id, customer.id, newIdempotencyKey()]);
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      expect(screen.heard).toEqual([]);
+      await charge(owner, other.id, 100);
+      await screen.waitFor(1);
+      expect(screen.heard.map((heard) => heard.payload.customer.id)).toEqual([other.id]);
       await connection.query('commit');
     } finally {
       connection.release();
     }
-    const [heard] = await screen.waitFor(1);
+    const [, heard] = await screen.waitFor(2);
     expect(heard.payload.transaction).toMatchObject({ type: 'charge', amount: 300, balance_after: 10_300 });
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(screen.heard).toHaveLength(1);
+    await charge(owner, other.id, 100);
+    await screen.waitFor(3);
+    expect(screen.heard.map((heard) => [heard.payload.customer.id, heard.payload.transaction.amount])).toEqual([
+      [other.id, 100],
+      [customer.id, 300],
+      [other.id, 100],
+    ]);
   });
 
   it('hears 200 movements of a burst, none lost, each customer in commit order', async () => {
@@ -260,8 +273,12 @@ describe('live screen: only what commits, in commit order', () => {
     );
     expect(answers.filter((answer) => answer.status === 200)).toHaveLength(200);
     await screen.waitFor(200, 15_000);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(screen.heard).toHaveLength(200);
+    // One more movement, of a customer outside the burst, is the witness that nothing else was in flight.
+    const witness = await createCustomer(owner, shop.id);
+    await charge(owner, witness.id, 100);
+    await screen.waitFor(201);
+    expect(screen.heard).toHaveLength(201);
+    expect(screen.heard[200].payload.customer.id).toBe(witness.id);
 
     const { rows } = await db().query<{ id: string; customer_id: string; balance_after: string }>(
       'select id, customer_id, balance_after from public.transactions where shop_id = $1 and amount = 100 order by customer_id, balance_after',

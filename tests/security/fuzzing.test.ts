@@ -613,7 +613,6 @@ describe('fuzzing every edge function route with hostile input', () => {
         }),
         { numRuns: RUNS_PER_ROUTE, endOnFailure: true, examples: classicCases(route).map((fuzz) => [fuzz] as [FuzzCase]) },
       );
-      expect([...seen.values()].reduce((sum, n) => sum + n, 0)).toBeGreaterThanOrEqual(RUNS_PER_ROUTE);
     }, 120_000);
   }
 

@@ -1,10 +1,9 @@
 // An access token outlives its session by up to an hour. Reads through REST must not: RLS's membership
 // helper checks the token's session and its user on every statement. Nor may the staff routes: the
 // functions pass the token's session to SQL, which checks it with the same rule before anything else.
-import { createClient } from '@supabase/supabase-js';
 import { describe, expect, it } from 'vitest';
 import { asStaff, callFunction, charge, createCustomer, registerKiosk, asKiosk, newIdempotencyKey, uniquePhone, type FunctionAnswer } from '../functions/http.ts';
-import { anonClient, clientOptions, createShopWithStaff, db, stackEnv, type ShopWithStaff, type TestUser } from '../support/index.ts';
+import { anonClient, createShopWithStaff, db, ledgerCount, signInAgain, stackEnv, type ShopWithStaff, type TestUser } from '../support/index.ts';
 import { fingerprint } from './support.ts';
 import { openScreen } from '../realtime/support.ts';
 
@@ -16,13 +15,6 @@ async function customersSeenWith(accessToken: string): Promise<{ status: number;
   });
   const rows = (await response.json()) as { id: string }[];
   return { status: response.status, ids: rows.map((row) => row.id) };
-}
-
-async function secondSession(user: TestUser): Promise<string> {
-  const client = createClient(stackEnv().API_URL, stackEnv().ANON_KEY, clientOptions);
-  const { data, error } = await client.auth.signInWithPassword({ email: user.email, password: user.password });
-  if (error || !data.session) throw new Error(`second sign-in: ${error?.message}`);
-  return data.session.access_token;
 }
 
 describe('REST reads refuse a signed-out session or a banned or deleted user', () => {
@@ -41,7 +33,7 @@ describe('REST reads refuse a signed-out session or a banned or deleted user', (
   it('a local sign-out ends only that session: the user\'s other device still reads', async () => {
     const { shop, owner, staff } = await createShopWithStaff();
     const customer = await createCustomer(owner, shop.id);
-    const otherDevice = await secondSession(staff);
+    const otherDevice = (await signInAgain(staff)).accessToken;
     await staff.client.auth.signOut({ scope: 'local' });
     expect(await customersSeenWith(staff.accessToken)).toEqual({ status: 200, ids: [] });
     expect(await customersSeenWith(otherDevice)).toEqual({ status: 200, ids: [customer.id] });
@@ -145,7 +137,6 @@ async function everyStaffRoute({ world, customerId, transactionId, kioskId }: Ta
     const answer: FunctionAnswer = await callFunction(route, { token }, options);
     outcomes.push([`${options.method ?? 'POST'} ${route}`, answer.status, answer.body?.error?.code ?? null]);
   }
-  expect(outcomes).toHaveLength(18);
   return outcomes.filter(([, status, code]) => status !== 401 || code !== 'not_authenticated');
 }
 
@@ -158,7 +149,7 @@ describe('staff routes refuse a signed-out session or a banned or deleted user, 
     const token = world.owner.accessToken;
     const { error } = await world.owner.client.auth.signOut({ scope: 'global' });
     expect(error).toBeNull();
-    const t = await targets(world, await signedInAgain(world.owner));
+    const t = await targets(world, await signInAgain(world.owner));
     const [before, shopsBefore] = [await fingerprint([world.shop.id]), await shopsOf(world.owner)];
     expect(await everyStaffRoute(t, token)).toEqual([]);
     expect([await fingerprint([world.shop.id]), await shopsOf(world.owner)]).toEqual([before, shopsBefore]);
@@ -189,13 +180,13 @@ describe('staff routes refuse a signed-out session or a banned or deleted user, 
       idempotencyKey: newIdempotencyKey(),
     });
     expect([refused.status, refused.body.error.code]).toEqual([401, 'not_authenticated']);
-    expect(await ledgerRows(customer.id)).toBe(0);
+    expect(await ledgerCount(customer.id)).toBe(0);
   });
 
   it("a local sign-out ends that device's money calls only: the user's other session still charges and deducts", async () => {
     const world = await createShopWithStaff();
     const customer = await createCustomer(world.owner, world.shop.id, { pin: '1357' });
-    const otherDevice = await secondSession(world.staff);
+    const otherDevice = (await signInAgain(world.staff)).accessToken;
     await world.staff.client.auth.signOut({ scope: 'local' });
     const money = (token: string, route: string, amount: number) =>
       callFunction(route, { token }, { body: { customer_id: customer.id, amount }, idempotencyKey: newIdempotencyKey() });
@@ -208,18 +199,6 @@ describe('staff routes refuse a signed-out session or a banned or deleted user, 
     const charged = await money(otherDevice, 'transactions/charge', 10_000);
     const deducted = await money(otherDevice, 'transactions/deduct', 4_000);
     expect([charged.status, deducted.status, deducted.body.balance]).toEqual([200, 200, 6_000]);
-    expect(await ledgerRows(customer.id)).toBe(2);
+    expect(await ledgerCount(customer.id)).toBe(2);
   });
 });
-
-async function signedInAgain(user: TestUser): Promise<TestUser> {
-  const client = createClient(stackEnv().API_URL, stackEnv().ANON_KEY, clientOptions);
-  const { data, error } = await client.auth.signInWithPassword({ email: user.email, password: user.password });
-  if (error || !data.session) throw new Error(`sign-in again: ${error?.message}`);
-  return { ...user, client, accessToken: data.session.access_token, refreshToken: data.session.refresh_token };
-}
-
-async function ledgerRows(customerId: string): Promise<number> {
-  const { rows } = await db().query<{ n: number }>(`select count(*)::int as n from public.transactions where customer_id = $1`, [customerId]);
-  return rows[0].n;
-}

@@ -1,12 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { createClient } from '@supabase/supabase-js';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
-import { anonClient, clientOptions, closeDb, createUser, db, invitationToken, serviceClient, stackEnv } from '../support/index.ts';
+import { anonClient, clientOptions, closeDb, createUser, db, invitationToken, serviceClient, stackEnv, uniqueEmail } from '../support/index.ts';
 
 afterAll(closeDb);
 
-const email = () => `auth-${randomUUID().slice(0, 8)}@test.comings.kr`;
+const email = () => uniqueEmail('auth');
 
 /** The auth endpoint answered directly, to see GoTrue's exact status and body. */
 async function authFetch(path: string, init: { method?: string; token?: string; body?: unknown; apiVersion?: boolean } = {}) {

@@ -28,13 +28,18 @@ function unique(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
 }
 
+/** An address no other test uses, on the test domain. */
+export function uniqueEmail(prefix: string): string {
+  return `${unique(prefix)}@test.comings.kr`;
+}
+
 function fail(what: string, error: { message: string } | null): never {
   throw new Error(`${what}: ${error?.message ?? 'no data returned'}`);
 }
 
 /** A confirmed user made through GoTrue's admin API, then signed in with the password. */
 export async function createUser(options: { email?: string; password?: string } = {}): Promise<TestUser> {
-  const email = options.email ?? `${unique('user')}@test.comings.kr`;
+  const email = options.email ?? uniqueEmail('user');
   const password = options.password ?? `pw-${randomBytes(9).toString('base64url')}`;
   const created = await serviceClient().auth.admin.createUser({ email, password, email_confirm: true });
   if (created.error || !created.data.user) fail(`createUser ${email}`, created.error);
@@ -51,6 +56,14 @@ export async function createUser(options: { email?: string; password?: string } 
     refreshToken: signedIn.data.session.refresh_token,
     client,
   };
+}
+
+/** The same user signed in again on a client of its own, as another device holds a second session. */
+export async function signInAgain(user: TestUser): Promise<TestUser> {
+  const client = anonClient();
+  const { data, error } = await client.auth.signInWithPassword({ email: user.email, password: user.password });
+  if (error || !data.session) fail(`signInAgain ${user.email}`, error);
+  return { ...user, client, accessToken: data.session.access_token, refreshToken: data.session.refresh_token };
 }
 
 export async function createShop(

@@ -2,6 +2,8 @@ export { stackEnv, type StackEnv } from './env.ts';
 export { anonClient, serviceClient, clientOptions, db, closeDb, untyped } from './clients.ts';
 export {
   createUser,
+  signInAgain,
+  uniqueEmail,
   createShop,
   addMember,
   createShopWithStaff,
@@ -11,4 +13,4 @@ export {
   type ShopRole,
   type ShopWithStaff,
 } from './fixtures.ts';
-export { uniquePhone, balanceOf, type CustomerRecord } from './ledger.ts';
+export { uniquePhone, balanceOf, ledgerCount, type CustomerRecord } from './ledger.ts';

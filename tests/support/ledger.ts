@@ -22,3 +22,9 @@ export async function balanceOf(customerId: string): Promise<number> {
   );
   return Number(rows[0]!.current_balance);
 }
+
+/** How many ledger rows the customer has, read past every API layer. */
+export async function ledgerCount(customerId: string): Promise<number> {
+  const { rows } = await db().query<{ count: string }>('select count(*) from public.transactions where customer_id = $1', [customerId]);
+  return Number(rows[0].count);
+}
