@@ -69,10 +69,14 @@ const BCRYPT_COST = 10;
 // The same loose check GoTrue makes before it tries to send mail.
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 // GoTrue's bounds: an email of at most 255 characters; bcrypt reads at most 72 bytes of a password;
-// the tables' varchar(255) for phones and refresh tokens.
+// refresh tokens are varchar(255).
 const MAX_EMAIL_LENGTH = 255;
 const MAX_PASSWORD_BYTES = 72;
 const MAX_TOKEN_LENGTH = 255;
+// auth.users.phone is text, so nothing in the table bounds it: GoTrue refuses any phone that is not
+// E.164 (at most 15 digits); this subset keeps phones as given but still refuses an absurd length
+// before it reaches the unique index.
+const MAX_PHONE_LENGTH = 255;
 // GoTrue's `security_refresh_token_reuse_interval`: a revoked token presented again this soon (two tabs
 // refreshing at once, a lost answer) gets the session's current token instead of ending the session.
 const REFRESH_TOKEN_REUSE_INTERVAL_MS = 10_000;
@@ -106,6 +110,21 @@ interface UserRow {
   is_anonymous: boolean;
   banned_until: Date | null;
 }
+
+interface NewUser {
+  email?: string;
+  phone?: string;
+  /** None: the user signs in only after setting one (an invitation). */
+  password?: string;
+  emailConfirmed?: boolean;
+  phoneConfirmed?: boolean;
+  /** An invitation's token hash, kept in confirmation_token. */
+  invitationToken?: string;
+  appMetadata: Record<string, unknown>;
+  userMetadata: Record<string, unknown>;
+}
+
+const EMAIL_PROVIDER = { provider: 'email', providers: ['email'] };
 
 const USER_COLUMNS = `u.id, u.aud, u.role, u.email, u.phone, u.email_confirmed_at, u.phone_confirmed_at,
   u.last_sign_in_at, u.raw_app_meta_data, u.raw_user_meta_data, u.created_at, u.updated_at, u.is_anonymous,
@@ -165,14 +184,16 @@ function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    const collect = (chunk: Buffer) => {
       size += chunk.length;
+      if (size <= MAX_BODY_BYTES) return void chunks.push(chunk);
       // Past the limit the rest is read and dropped: the client gets the 413, not a reset connection.
-      if (size > MAX_BODY_BYTES) return reject(new AuthError(413, 'request_too_large', 'Request body too large'));
-      chunks.push(chunk);
-    });
-    req.on('error', reject);
-    req.on('end', () => {
+      req.off('data', collect);
+      req.off('end', parse);
+      req.resume();
+      reject(new AuthError(413, 'request_too_large', 'Request body too large'));
+    };
+    const parse = () => {
       const text = Buffer.concat(chunks).toString('utf8');
       if (text.trim() === '') return resolve({});
       try {
@@ -184,7 +205,10 @@ function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
       } catch (cause) {
         reject(new AuthError(400, 'bad_json', `Could not parse request body as JSON: ${(cause as Error).message}`));
       }
-    });
+    };
+    req.on('data', collect);
+    req.on('error', reject);
+    req.on('end', parse);
   });
 }
 
@@ -202,7 +226,7 @@ function checkCredentialLengths(fields: { email?: string; phone?: string; passwo
   if (fields.email !== undefined && fields.email.length > MAX_EMAIL_LENGTH) {
     throw new AuthError(400, 'validation_failed', 'An email address is too long');
   }
-  if (fields.phone !== undefined && fields.phone.length > MAX_TOKEN_LENGTH) {
+  if (fields.phone !== undefined && fields.phone.length > MAX_PHONE_LENGTH) {
     throw new AuthError(400, 'validation_failed', 'Invalid phone number format (E.164 required)');
   }
   if (fields.password !== undefined && Buffer.byteLength(fields.password) > MAX_PASSWORD_BYTES) {
@@ -428,10 +452,10 @@ export function createAuthHandler(options: AuthOptions): AuthHandler {
       await client.query('begin');
       // The row lock makes two refreshes of one token queue: the second sees it revoked a moment ago and
       // is answered with the first one's child (the reuse interval), so two tabs stay signed in.
-      const found = await client.query<{ revoked: boolean; session_id: string; user_id: string; revoked_ms_ago: number }>(
-        `select revoked, session_id, user_id, extract(epoch from (now() - updated_at)) * 1000 as revoked_ms_ago
+      const found = await client.query<{ revoked: boolean; session_id: string; user_id: string; within_reuse_interval: boolean }>(
+        `select revoked, session_id, user_id, updated_at >= now() - make_interval(secs => $2) as within_reuse_interval
            from auth.refresh_tokens where token = $1 for update`,
-        [presented],
+        [presented, REFRESH_TOKEN_REUSE_INTERVAL_MS / 1000],
       );
       const token = found.rows[0];
       if (!token) throw new AuthError(400, 'refresh_token_not_found', 'Invalid Refresh Token: Refresh Token Not Found');
@@ -478,9 +502,9 @@ export function createAuthHandler(options: AuthOptions): AuthHandler {
   /** The answer for a token revoked moments ago: the session's current token, a fresh access token. */
   async function currentTokenWithinReuseInterval(
     client: pg.PoolClient,
-    token: { session_id: string; user_id: string; revoked_ms_ago: number },
+    token: { session_id: string; user_id: string; within_reuse_interval: boolean },
   ) {
-    if (token.revoked_ms_ago > REFRESH_TOKEN_REUSE_INTERVAL_MS) return null;
+    if (!token.within_reuse_interval) return null;
     const { rows } = await client.query<UserRow & { current_token: string }>(
       `select ${USER_COLUMNS}, t.token as current_token
          from auth.refresh_tokens t join auth.users u on u.id = $2::uuid
@@ -511,12 +535,42 @@ export function createAuthHandler(options: AuthOptions): AuthHandler {
     }
   }
 
+  /**
+   * Inserts a user as GoTrue does (no password: an empty hash; an invitation: its token and times).
+   * `onConflict` decides what a taken email does; undefined when it leaves no row.
+   */
+  async function insertUser(user: NewUser, onConflict = '') {
+    const { rows } = await pool.query<UserRow & { invited_at: Date | null; confirmation_sent_at: Date | null }>(
+      `insert into auth.users as u (instance_id, aud, role, email, phone, encrypted_password, email_confirmed_at,
+                                    phone_confirmed_at, confirmation_token, invited_at, confirmation_sent_at,
+                                    raw_app_meta_data, raw_user_meta_data)
+       values ('00000000-0000-0000-0000-000000000000', 'authenticated', 'authenticated', $1::text, $2::text,
+               case when $3::text is null then '' else extensions.crypt($3, extensions.gen_salt('bf', ${BCRYPT_COST})) end,
+               case when $4 then now() end, case when $5 then now() end,
+               $6::text, case when $6::text is not null then now() end, case when $6::text is not null then now() end,
+               $7::jsonb, $8::jsonb)
+       ${onConflict}
+       returning ${USER_COLUMNS}, u.invited_at, u.confirmation_sent_at`,
+      [
+        user.email ?? null,
+        user.phone ?? null,
+        user.password ?? null,
+        user.emailConfirmed ?? false,
+        user.phoneConfirmed ?? false,
+        user.invitationToken ?? null,
+        JSON.stringify(user.appMetadata),
+        JSON.stringify(user.userMetadata),
+      ],
+    );
+    return rows[0];
+  }
+
   async function adminCreateUser(req: IncomingMessage, body: Record<string, unknown>) {
     await requireAdmin(req);
     const email = stringField(body, 'email')?.trim().toLowerCase();
     const phone = stringField(body, 'phone');
     const password = stringField(body, 'password');
-    checkCredentialLengths({ email, phone, password });
+    checkCredentialLengths({ phone });
     const userMetadata = objectField(body, 'user_metadata') ?? {};
     const appMetadata = objectField(body, 'app_metadata') ?? {};
     if (!email && !phone) throw new AuthError(400, 'validation_failed', 'Cannot create a user without either an email or phone');
@@ -524,26 +578,16 @@ export function createAuthHandler(options: AuthOptions): AuthHandler {
     if (password !== undefined) checkPassword(password);
     const provider = email ? 'email' : 'phone';
     try {
-      const { rows } = await pool.query<UserRow>(
-        `insert into auth.users as u (instance_id, aud, role, email, phone, encrypted_password,
-                                      email_confirmed_at, phone_confirmed_at, raw_app_meta_data, raw_user_meta_data)
-         values ('00000000-0000-0000-0000-000000000000', 'authenticated', 'authenticated', $1::text, $2::text,
-                 case when $3::text is null then '' else extensions.crypt($3, extensions.gen_salt('bf', ${BCRYPT_COST})) end,
-                 case when $4 and $1::text is not null then now() end,
-                 case when $5 and $2::text is not null then now() end,
-                 $6::jsonb, $7::jsonb)
-         returning ${USER_COLUMNS}`,
-        [
-          email ?? null,
-          phone ?? null,
-          password ?? null,
-          body.email_confirm === true,
-          body.phone_confirm === true,
-          JSON.stringify({ ...appMetadata, provider, providers: [provider] }),
-          JSON.stringify(userMetadata),
-        ],
-      );
-      return userJson(rows[0]);
+      const user = await insertUser({
+        email,
+        phone,
+        password,
+        emailConfirmed: body.email_confirm === true && email !== undefined,
+        phoneConfirmed: body.phone_confirm === true && phone !== undefined,
+        appMetadata: { ...appMetadata, provider, providers: [provider] },
+        userMetadata,
+      });
+      return userJson(user);
     } catch (error) {
       if ((error as { code?: string }).code === '23505') {
         throw email && (error as { constraint?: string }).constraint?.includes('email')
@@ -562,18 +606,12 @@ export function createAuthHandler(options: AuthOptions): AuthHandler {
     if (!email) throw new AuthError(400, 'validation_failed', 'To signup, please provide your email');
     checkEmail(email);
     checkPassword(password);
-    const { rows } = await pool.query<{ id: string }>(
-      `insert into auth.users (instance_id, aud, role, email, encrypted_password, email_confirmed_at,
-                               raw_app_meta_data, raw_user_meta_data)
-       values ('00000000-0000-0000-0000-000000000000', 'authenticated', 'authenticated', $1,
-               extensions.crypt($2, extensions.gen_salt('bf', ${BCRYPT_COST})), now(),
-               '{"provider": "email", "providers": ["email"]}', $3::jsonb)
-       on conflict (email) do nothing
-       returning id`,
-      [email, password, JSON.stringify(objectField(body, 'data') ?? {})],
+    const user = await insertUser(
+      { email, password, emailConfirmed: true, appMetadata: EMAIL_PROVIDER, userMetadata: objectField(body, 'data') ?? {} },
+      'on conflict (email) do nothing',
     );
-    if (!rows[0]) throw new AuthError(422, 'user_already_exists', 'User already registered');
-    return openSession(rows[0].id, 'password');
+    if (!user) throw new AuthError(422, 'user_already_exists', 'User already registered');
+    return openSession(user.id, 'password');
   }
 
   /**
@@ -586,19 +624,13 @@ export function createAuthHandler(options: AuthOptions): AuthHandler {
     const email = stringField(body, 'email')?.trim().toLowerCase() ?? '';
     checkEmail(email);
     const tokenHash = createHash('sha224').update(email + randomBytes(16).toString('hex')).digest('hex');
-    const { rows } = await pool.query<UserRow & { invited_at: Date; confirmation_sent_at: Date }>(
-      `insert into auth.users as u (instance_id, aud, role, email, encrypted_password, confirmation_token,
-                                    invited_at, confirmation_sent_at, raw_app_meta_data, raw_user_meta_data)
-       values ('00000000-0000-0000-0000-000000000000', 'authenticated', 'authenticated', $1, '', $2, now(), now(),
-               '{"provider": "email", "providers": ["email"]}', $3::jsonb)
-       on conflict (email) do update
+    const user = await insertUser(
+      { email, invitationToken: tokenHash, appMetadata: EMAIL_PROVIDER, userMetadata: objectField(body, 'data') ?? {} },
+      `on conflict (email) do update
          set confirmation_token = excluded.confirmation_token, invited_at = now(), confirmation_sent_at = now(),
              raw_user_meta_data = u.raw_user_meta_data || excluded.raw_user_meta_data, updated_at = now()
-         where u.email_confirmed_at is null
-       returning ${USER_COLUMNS}, u.invited_at, u.confirmation_sent_at`,
-      [email, tokenHash, JSON.stringify(objectField(body, 'data') ?? {})],
+         where u.email_confirmed_at is null`,
     );
-    const user = rows[0];
     if (!user) throw new AuthError(422, 'email_exists', 'A user with this email address has already been registered');
     const redirectTo = url.searchParams.get('redirect_to') || siteUrl;
     const link = `${issuer}/verify?${new URLSearchParams({ token: tokenHash, type: 'invite', redirect_to: redirectTo })}`;

@@ -150,6 +150,7 @@ alter role authenticated set statement_timeout = '8s';
 -- realtime: the part of Supabase Realtime's schema that broadcast from the database and Realtime
 -- Authorization use, with Supabase's names, columns and signatures. Hosted, Realtime's own
 -- migrations make it (realtime.messages is partitioned by day there; one table does here).
+-- <realtime>
 create role supabase_realtime_admin nologin noinherit;
 grant supabase_realtime_admin to postgres;
 create schema if not exists realtime;
@@ -251,11 +252,12 @@ begin
 end;
 $$;
 revoke all on function realtime.notify_local_server() from public;
+-- The slot's output plugin (pgoutput) sends only what a publication names: this one names no table,
+-- so the slot carries the messages alone.
+create publication realtime_local_messages;
 -- </realtime-local-delivery>
 create trigger messages_notify_local_server
   after insert on realtime.messages
   for each row when (new.extension = 'broadcast')
   execute function realtime.notify_local_server();
--- The slot's output plugin (pgoutput) sends only what a publication names: this one names no table,
--- so the slot carries the messages alone.
-create publication realtime_local_messages;
+-- </realtime>

@@ -25,29 +25,36 @@ export async function bootstrap(dbUrl: string): Promise<void> {
   await withClient(dbUrl, (client) => client.query(sql));
 }
 
-// What bootstrap.sql gained after a data folder may have been bootstrapped (GoTrue's invitation
-// columns): idempotent, for a folder kept from an earlier version. A real project has it all already.
-const BOOTSTRAP_CATCH_UP = `alter table auth.users
-  add column if not exists invited_at timestamptz,
-  add column if not exists confirmation_sent_at timestamptz`;
-
-// The local Realtime's delivery (bootstrap.sql, between its markers) moved from NOTIFY to logical
-// messages in issue 13: a folder bootstrapped before gets the new trigger function and publication.
-async function realtimeDeliveryCatchUp(): Promise<string> {
-  const sql = await readFile(path.join(import.meta.dirname, 'bootstrap.sql'), 'utf8');
-  const delivery = /-- <realtime-local-delivery>\n([\s\S]*?)-- <\/realtime-local-delivery>/.exec(sql);
-  if (!delivery) throw new Error('bootstrap.sql lost its <realtime-local-delivery> markers');
-  return `${delivery[1]}
-do $$ begin
-  if not exists (select 1 from pg_catalog.pg_publication where pubname = 'realtime_local_messages') then
-    create publication realtime_local_messages;
-  end if;
-end $$;`;
+/** The part of bootstrap.sql between `-- <name>` and `-- </name>`. */
+function bootstrapSection(sql: string, name: string): string {
+  const section = new RegExp(`-- <${name}>\n([\\s\\S]*?)-- </${name}>`).exec(sql);
+  if (!section) throw new Error(`bootstrap.sql lost its <${name}> markers`);
+  return section[1];
 }
 
+/**
+ * What bootstrap.sql gained after a data folder may have been bootstrapped, for a folder kept from an
+ * earlier version (a real project has it all already): GoTrue's invitation columns; the realtime schema,
+ * whole, for a folder made before it; the local delivery for one made before it moved from NOTIFY to
+ * logical messages (issue 13), known by its missing publication. A current folder is left as it is.
+ * All of it runs as one transaction.
+ */
 export async function catchUpBootstrap(dbUrl: string): Promise<void> {
-  const delivery = await realtimeDeliveryCatchUp();
-  await withClient(dbUrl, (client) => client.query(`${BOOTSTRAP_CATCH_UP};\n${delivery}`));
+  const sql = await readFile(path.join(import.meta.dirname, 'bootstrap.sql'), 'utf8');
+  await withClient(dbUrl, async (client) => {
+    const { rows } = await client.query<{ has_realtime: boolean; has_delivery: boolean }>(
+      `select to_regclass('realtime.messages') is not null as has_realtime,
+              exists (select 1 from pg_catalog.pg_publication where pubname = 'realtime_local_messages') as has_delivery`,
+    );
+    const { has_realtime: hasRealtime, has_delivery: hasDelivery } = rows[0];
+    const realtime = !hasRealtime ? bootstrapSection(sql, 'realtime')
+      : !hasDelivery ? bootstrapSection(sql, 'realtime-local-delivery')
+      : '';
+    await client.query(`alter table auth.users
+  add column if not exists invited_at timestamptz,
+  add column if not exists confirmation_sent_at timestamptz;
+${realtime}`);
+  });
 }
 
 /** Runs the project's Supabase CLI offline: no prompt to wait for, no telemetry to send. */

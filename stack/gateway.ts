@@ -57,7 +57,6 @@ const INVALID_QUERY_ENCODING = JSON.stringify({
 // What Node refuses before a request reaches the handler, answered in the gateway's JSON shape.
 const CLIENT_ERRORS: Record<string, { status: number; reason: string; message: string }> = {
   HPE_HEADER_OVERFLOW: { status: 431, reason: 'Request Header Fields Too Large', message: 'Request header or URL too large' },
-  HPE_URI_TOO_LONG: { status: 431, reason: 'Request Header Fields Too Large', message: 'Request header or URL too large' },
   ERR_HTTP_REQUEST_TIMEOUT: { status: 408, reason: 'Request Timeout', message: 'The request was not received in time' },
 };
 const BAD_REQUEST = { status: 400, reason: 'Bad Request', message: 'Bad request' };
@@ -102,8 +101,8 @@ function boundResponse(res: ServerResponse, timeoutMs: number, onTimeout: () => 
     onTimeout();
     sendUpstreamFailure(res, 504);
   }, timeoutMs);
+  // 'close' follows every response, finished or not.
   res.once('close', () => clearTimeout(timer));
-  res.once('finish', () => clearTimeout(timer));
 }
 
 /** A request line or header Node refused (too large, malformed) gets the error JSON, then the socket closes. */
@@ -206,9 +205,10 @@ function proxy(req: IncomingMessage, res: ServerResponse, target: Upstream, path
     });
   });
   upstreamReq.on('error', () => {
-    // Refused or reset before an answer: the service is down (or restarting). After the answer started,
-    // the upstream merely stopped reading a body it had already refused (a 413): the answer finishes and
-    // the rest of the client's body is read and discarded, so the client sees the answer, not a reset.
+    // Refused or reset before an answer: the service is down (or restarting). After an answer was sent,
+    // either the upstream stopped reading a body it had already refused (a 413: its answer finishes) or
+    // the 504 bound destroyed it: either way the rest of the client's body is read and discarded, so the
+    // client sees the answer, not a reset.
     if (!res.headersSent) return sendUpstreamFailure(res, 503);
     req.unpipe(upstreamReq);
     req.resume();
@@ -219,6 +219,18 @@ function proxy(req: IncomingMessage, res: ServerResponse, target: Upstream, path
     if (!res.writableFinished) upstreamReq.destroy();
   });
   req.pipe(upstreamReq);
+}
+
+/** Kong's key-auth: the `apikey` header, else the query parameter, must be one of the project's keys. */
+function checkApiKey(
+  req: IncomingMessage,
+  keys: GatewayOptions['apiKeys'],
+): { apiKey: string; inHeader: boolean } | { refusal: string } {
+  const header = req.headers.apikey;
+  const apiKey = typeof header === 'string' ? header : queryApiKey(req.url ?? '/');
+  if (apiKey === undefined) return { refusal: NO_API_KEY };
+  if (apiKey !== keys.anon && apiKey !== keys.serviceRole) return { refusal: INVALID_API_KEY };
+  return { apiKey, inHeader: typeof header === 'string' };
 }
 
 /** Refuses an upgrade with a plain HTTP answer, as Kong does before any websocket exists. */
@@ -240,13 +252,9 @@ function upgradeRealtime(options: GatewayOptions, req: IncomingMessage, socket: 
     refuseUpgrade(socket, '404 Not Found', NOT_FOUND);
     return;
   }
-  const header = req.headers.apikey;
-  const apiKey = typeof header === 'string' ? header : queryApiKey(url);
-  if (apiKey === undefined || (apiKey !== options.apiKeys.anon && apiKey !== options.apiKeys.serviceRole)) {
-    refuseUpgrade(socket, '401 Unauthorized', apiKey === undefined ? NO_API_KEY : INVALID_API_KEY);
-    return;
-  }
-  options.realtime.handleUpgrade(req, socket, head, apiKey);
+  const key = checkApiKey(req, options.apiKeys);
+  if ('refusal' in key) refuseUpgrade(socket, '401 Unauthorized', key.refusal);
+  else options.realtime.handleUpgrade(req, socket, head, key.apiKey);
 }
 
 function isOpenAuthPath(remainder: string): boolean {
@@ -257,7 +265,7 @@ function isOpenAuthPath(remainder: string): boolean {
 export function startGateway(options: GatewayOptions): Promise<Gateway> {
   const rest = upstream(options.restUrl);
   const functions = upstream(options.functionsUrl);
-  const { anon, serviceRole } = options.apiKeys;
+  const { serviceRole } = options.apiKeys;
 
   const server = http.createServer((req, res) => {
     const url = req.url ?? '/';
@@ -285,13 +293,11 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
     // Browsers send preflights without credentials; Kong's cors plugin answers them before key-auth.
     // The link in an auth mail is opened by a browser with no key: Kong serves /auth/v1/verify open.
     if (req.method !== 'OPTIONS' && !(service === 'auth' && isOpenAuthPath(remainder))) {
-      const header = req.headers.apikey;
-      const apiKey = typeof header === 'string' ? header : queryApiKey(url);
-      if (apiKey === undefined) return sendJson(res, 401, NO_API_KEY);
-      if (apiKey !== anon && apiKey !== serviceRole) return sendJson(res, 401, INVALID_API_KEY);
-      if (header === undefined) remainder = withoutApiKeyParam(remainder);
+      const key = checkApiKey(req, options.apiKeys);
+      if ('refusal' in key) return sendJson(res, 401, key.refusal);
+      if (!key.inHeader) remainder = withoutApiKeyParam(remainder);
       // As the Supabase CLI's Kong: a request with only an apikey acts with that key's role.
-      if (req.headers.authorization === undefined) req.headers.authorization = `Bearer ${apiKey}`;
+      if (req.headers.authorization === undefined) req.headers.authorization = `Bearer ${key.apiKey}`;
     }
 
     if (service === 'rest') {

@@ -40,6 +40,7 @@ export interface RealtimeServer {
 
 // The prefix of the bootstrap's logical messages, the name of its publication, and of this server's slot.
 const MESSAGE_PREFIX = 'realtime_local_messages';
+const PUBLICATION = 'realtime_local_messages';
 const SLOT = 'realtime_local_messages';
 // How often the slot is read: every 20 ms while broadcasts come, backing off to 160 ms when a read
 // finds none (each read costs the decoding backend a few ms of CPU: 3 % of a core at 20 ms, idle).
@@ -451,7 +452,7 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
         const { rows } = await client.query<{ data: Buffer }>(
           `select data from pg_catalog.pg_logical_slot_get_binary_changes($1, null, null,
              'proto_version', '1', 'publication_names', $2, 'messages', 'true')`,
-          [SLOT, MESSAGE_PREFIX],
+          [SLOT, PUBLICATION],
         );
         delay = rows.length > 0 ? POLL_MS : Math.min(delay * 2, IDLE_POLL_MS);
         let committedAt = Infinity;
@@ -520,10 +521,8 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
       clearTimeout(pollTimer);
       clearInterval(pruneTimer);
       clearInterval(idleTimer);
-      for (const connection of connections) {
-        for (const channel of [...connection.channels.values()]) forget(channel);
-        connection.ws.terminate();
-      }
+      // Each socket's 'close' forgets its channels; wss.close() below waits for every one of them.
+      for (const connection of connections) connection.ws.terminate();
       const client = listener;
       listener = undefined;
       // A slot nobody reads would hold the WAL back: it goes with its reader.

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { appendFile, chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -108,7 +108,7 @@ export interface RunningStack {
    * supervisor is not told beforehand, so the exit counts as a death (`expected: false`) and is restarted.
    */
   kill(service: ServiceName, signal?: 'SIGKILL' | 'SIGTERM' | 'SIGQUIT'): Promise<ChildExit>;
-  /** Stops every part, the gateway first and PostgreSQL last. Safe to call more than once. */
+  /** Stops every part, Realtime first (its slot reader), then the gateway, PostgreSQL last. Safe to call more than once. */
   stop(): Promise<void>;
 }
 
@@ -377,7 +377,7 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
           // Where `supabase start` would catch the mail: logs/auth.log, and the supervisor's output.
           sendMail: ({ to, subject, link }) => {
             const line = `mail to ${to}: ${subject}: ${link}`;
-            appendFileSync(path.join(logDir, 'auth.log'), `${new Date().toISOString()} ${line}\n`);
+            void appendFile(path.join(logDir, 'auth.log'), `${new Date().toISOString()} ${line}\n`).catch(() => undefined);
             log(line);
           },
         }),
