@@ -75,9 +75,3 @@ export function jsonBody(res: Response): unknown {
   }
 }
 
-/** The stable code of a refusal in the edge functions' error shape `{ error: { code } }`. */
-export function errorCode(res: Response): string | null {
-  const body = jsonBody(res) as { error?: { code?: unknown } } | null;
-  const code = body?.error?.code;
-  return typeof code === 'string' ? code : null;
-}

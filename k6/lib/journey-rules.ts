@@ -150,23 +150,34 @@ export interface MadeMove<Customer> {
   amount: number;
 }
 
-/** The charges (or the deducts) a driver (a k6 VU, a bench phase) made and has not reversed yet, bounded. */
+/**
+ * How many of its latest charges (or deducts) a driver keeps for the cancel journeys. The mix makes
+ * five charges for each cancel and seven deducts for each partial cancel, and the cancel scenario
+ * alternates a top-up and its cancel, so a short window always has one to take; older moves are
+ * forgotten, so a k6 VU's memory stays the same over an hour's soak.
+ */
+export const RECENT_MOVES_KEPT = 64;
+
+/** The latest charges (or deducts) a driver (a k6 VU, a bench phase) made and has not reversed yet. */
 export class RecentMoves<Customer> {
   private readonly moves: MadeMove<Customer>[] = [];
 
-  constructor(private readonly limit = 10_000) {}
+  constructor(private readonly kept = RECENT_MOVES_KEPT) {}
 
-  /** Remembers a successful charge or deduct from its money answer. */
+  /** Remembers a successful charge or deduct from its money answer, forgetting the oldest beyond the window. */
   add(customer: Customer, moved: number, answer: unknown): void {
     const body = answer as MoneyAnswer;
-    if (this.moves.length < this.limit) {
-      this.moves.push({ transactionId: body.transaction.id, customer, amount: moved + (body.bonus ?? 0) });
-    }
+    if (this.moves.length >= this.kept) this.moves.shift();
+    this.moves.push({ transactionId: body.transaction.id, customer, amount: moved + (body.bonus ?? 0) });
   }
 
   /** A random one of them, removed: each is reversed at most once. */
   take(random: () => number = Math.random): MadeMove<Customer> | undefined {
     return this.moves.splice(Math.floor(random() * this.moves.length), 1)[0];
+  }
+
+  get size(): number {
+    return this.moves.length;
   }
 }
 
@@ -174,3 +185,187 @@ export class RecentMoves<Customer> {
 export function partlyReturned(deducted: number): number {
   return Math.max(1, Math.floor(deducted * JOURNEY.partialCancel.returnedShare));
 }
+
+// --- Judging an answer -------------------------------------------------------------------------
+
+/** What an answer must be for its request to count as ok or as a refusal, not as an error. */
+export interface Expectation {
+  /** Refusals this request may legitimately get. */
+  allowed?: readonly Refusal[];
+  /** Sent to be refused (a wrong PIN): a success is then the error. */
+  mustRefuse?: boolean;
+  /** What a success's body must be; a fast wrong answer is still an error. */
+  isRight?: (body: unknown) => boolean;
+}
+
+/** An answer as a driver got it: the status, the body parsed once (null when not JSON), and the `Idempotent-Replayed` header. */
+export interface Received {
+  status: number;
+  body: unknown;
+  replayed: boolean;
+}
+
+export type Verdict =
+  | { outcome: Exclude<Outcome, 'error'> }
+  | { outcome: 'error'; why: 'accepted what must be refused' | 'wrong answer' | 'unexpected answer' };
+
+/**
+ * Ok, a refusal the product is meant to give, or an error. A refusal's code is read from the edge
+ * functions' `{ error: { code } }` or PostgREST's `{ code }` (an RPC that raised), and must come with
+ * the contract's status; kiosk_pay over PostgREST answers a PIN refusal `{ ok: false, code }` with
+ * 200, so that the failure count commits. A fresh key answered as a replay is an error.
+ */
+export function judge({ status, body, replayed }: Received, { allowed = [], mustRefuse = false, isRight }: Expectation): Verdict {
+  const refusal = body as { error?: { code?: unknown }; code?: unknown; ok?: unknown } | null;
+  const pinRefusal = status === 200 && refusal?.ok === false;
+  if (status >= 200 && status < 300 && !pinRefusal) {
+    if (mustRefuse) return { outcome: 'error', why: 'accepted what must be refused' };
+    return !replayed && (isRight?.(body) ?? true) ? { outcome: 'ok' } : { outcome: 'error', why: 'wrong answer' };
+  }
+  const code = refusal?.error?.code ?? refusal?.code;
+  if (isRefusal(code) && allowed.includes(code) && (pinRefusal || refusalStatus(code) === status)) return { outcome: code };
+  return { outcome: 'error', why: 'unexpected answer' };
+}
+
+// --- The requests of each journey ----------------------------------------------------------------
+
+/** One request of a journey as both drivers send it; the driver adds who is calling (headers) and, on a POST, a fresh Idempotency-Key. */
+export interface JourneyRequest extends Expectation {
+  name: RequestName;
+  path: string;
+  /** The JSON body of a money POST; a read (GET) has none. */
+  body?: object;
+}
+
+/** Who the requests are about: the customer fields both drivers' datasets have. */
+export interface JourneyCustomer {
+  id: string;
+  phone: string;
+  pin: string;
+  name?: string;
+}
+
+const MONEY_ROUTE = {
+  kioskPay: '/functions/v1/kiosk/pay',
+  charge: '/functions/v1/transactions/charge',
+  deduct: '/functions/v1/transactions/deduct',
+  cancel: '/functions/v1/transactions/cancel',
+  refund: '/functions/v1/refunds',
+} as const;
+
+/** The rows a search or a history asks for, as the frontend pages them. */
+export const PAGE_ROWS = 20;
+
+interface CustomerRow {
+  shop_id?: unknown;
+  [column: string]: unknown;
+}
+
+interface LedgerRowSeen {
+  customer_id?: unknown;
+  sequence?: unknown;
+}
+
+/**
+ * The requests each journey sends (routes of docs/contract.md) and what a right answer to each is.
+ * `memo` says which driver wrote a ledger row ('k6 load', 'bench').
+ */
+export const journeyRequest = {
+  /** A customer pays at the shop's kiosk with phone and PIN; a mistyped PIN must be refused. */
+  kioskPay(customer: JourneyCustomer, amount: number, mistyped = false): JourneyRequest {
+    return {
+      name: REQUEST.kioskPay,
+      path: MONEY_ROUTE.kioskPay,
+      body: { phone: customer.phone, pin: mistyped ? wrongPin(customer.pin) : customer.pin, amount },
+      allowed: mistyped ? JOURNEY.mistypedKioskPay.allowed : JOURNEY.kioskPay.allowed,
+      mustRefuse: mistyped,
+      isRight: (body) => isRightMoneyAnswer(body, amount),
+    };
+  },
+
+  /** Staff top up (charge) or take a purchase (deduct) at the counter. */
+  counter(move: 'charge' | 'deduct', customer: JourneyCustomer, amount: number, memo: string): JourneyRequest {
+    return {
+      name: move === 'charge' ? REQUEST.staffCharge : REQUEST.staffDeduct,
+      path: MONEY_ROUTE[move],
+      body: { customer_id: customer.id, amount, memo },
+      allowed: move === 'charge' ? JOURNEY.staffCharge.allowed : JOURNEY.staffDeduct.allowed,
+      isRight: (body) => isRightMoneyAnswer(body, amount),
+    };
+  },
+
+  /** An owner or manager cancels a whole charge the driver made earlier, its bonus with it. */
+  cancel(original: MadeMove<unknown>, memo: string): JourneyRequest {
+    return {
+      name: REQUEST.cancel,
+      path: MONEY_ROUTE.cancel,
+      body: { transaction_id: original.transactionId, reason: memo },
+      allowed: JOURNEY.cancel.allowed,
+      isRight: (body) => isRightMoneyAnswer(body, original.amount),
+    };
+  },
+
+  /** An owner or manager returns part (partlyReturned) of a deduct the driver made earlier. */
+  partialCancel(original: MadeMove<unknown>, memo: string): JourneyRequest {
+    const returned = partlyReturned(original.amount);
+    return {
+      name: REQUEST.partialCancel,
+      path: MONEY_ROUTE.cancel,
+      body: { transaction_id: original.transactionId, amount: returned, reason: `${memo}: returned` },
+      allowed: JOURNEY.partialCancel.allowed,
+      isRight: (body) => isRightMoneyAnswer(body, returned),
+    };
+  },
+
+  /** The customer takes the rest of their money back (환불). */
+  refund(customer: JourneyCustomer, memo: string): JourneyRequest {
+    return {
+      name: REQUEST.refund,
+      path: MONEY_ROUTE.refund,
+      body: { customer_id: customer.id, method: JOURNEY.refund.method, memo },
+      allowed: JOURNEY.refund.allowed,
+      isRight: isRightRefundAnswer,
+    };
+  },
+
+  /**
+   * The frontend's search box: digits search the phone, anything else the name, both as a fragment
+   * (ilike), scoped to the staff member's shop by RLS and by the filter the frontend adds: a given
+   * name (the last two syllables of a Korean name) or the last four digits of a phone of the dataset,
+   * so at least that customer matches, and every row must be of the shop and contain the fragment.
+   */
+  search(shopId: string, customer: JourneyCustomer, random: () => number = Math.random): JourneyRequest {
+    const byName = customer.name !== undefined && customer.name.length >= 2 && random() < 0.5;
+    const column = byName ? 'name' : 'phone';
+    const fragment = byName ? customer.name!.slice(-2) : customer.phone.slice(-4);
+    return {
+      name: REQUEST.searchCustomers,
+      path:
+        `/rest/v1/customers?select=id,shop_id,name,phone,current_balance&shop_id=eq.${shopId}` +
+        `&${column}=ilike.*${encodeURIComponent(fragment)}*&order=name.asc&limit=${PAGE_ROWS}`,
+      isRight: (body) =>
+        Array.isArray(body) &&
+        body.length >= 1 &&
+        body.length <= PAGE_ROWS &&
+        (body as CustomerRow[]).every(
+          (row) => row.shop_id === shopId && String(row[column]).toLowerCase().includes(fragment.toLowerCase()),
+        ),
+    };
+  },
+
+  /** A customer's latest ledger rows, newest first in their sequence with no gap, as the history view shows them. */
+  history(customer: JourneyCustomer): JourneyRequest {
+    return {
+      name: REQUEST.customerHistory,
+      path:
+        '/rest/v1/transactions?select=id,customer_id,sequence,type,amount,balance_after,memo,created_at' +
+        `&customer_id=eq.${customer.id}&order=sequence.desc&limit=${PAGE_ROWS}`,
+      isRight: (body) =>
+        Array.isArray(body) &&
+        body.length <= PAGE_ROWS &&
+        (body as LedgerRowSeen[]).every(
+          (row, i, rows) => row.customer_id === customer.id && (i === 0 || Number(rows[i - 1]!.sequence) === Number(row.sequence) + 1),
+        ),
+    };
+  },
+};

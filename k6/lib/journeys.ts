@@ -5,26 +5,25 @@
 import { accessToken, type StaffSession } from './auth.ts';
 import { config, type StaffRole } from './config.ts';
 import { CANCELLING_ROLES, customerSource, randomIndex, randomItem, type Customer, type CustomerSource } from './dataset.ts';
-import { getJson, kioskHeaders, postJson, staffHeaders, withIdempotencyKey, type Response } from './http.ts';
+import { getJson, kioskHeaders, postJson, staffHeaders, withIdempotencyKey, type Headers } from './http.ts';
 import {
   amountBetween,
   HOT_CUSTOMER,
-  isRightMoneyAnswer,
-  isRightRefundAnswer,
   JOURNEY,
+  journeyRequest,
   pickFromMix,
   pickHotCustomerMove,
-  partlyReturned,
   RecentMoves,
   refusalStatus,
-  REQUEST,
-  wrongPin,
+  type JourneyRequest,
   type Outcome,
-  type Refusal,
   type RequestName,
 } from './journey-rules.ts';
 import { recordOutcome } from './metrics.ts';
 import type { LoadData, ShopSessions } from './lifecycle.ts';
+
+/** Written into every ledger row this load makes (memo, cancel reason). */
+const MEMO = 'k6 load';
 
 // Built once per VU from setup()'s data: which shop a customer belongs to, and who may act there.
 interface Cast {
@@ -57,26 +56,19 @@ function staffOf(shop: ShopSessions, roles?: readonly StaffRole[]): StaffSession
   return randomItem(roles ? shop.staff.filter((staff) => roles.includes(staff.role)) : shop.staff);
 }
 
-// What journey-rules.ts calls a right money answer, plus the header a replay would carry over HTTP.
-function moneyAnswerIsRight(check: (body: unknown) => boolean) {
-  return (body: unknown, res: Response): boolean => check(body) && res.headers['Idempotent-Replayed'] !== 'true';
+/** Sends one request of a journey (journey-rules.ts says what it is and what a right answer is) and records its outcome. */
+function send(request: JourneyRequest, headers: Headers): { outcome: Outcome; body: unknown } {
+  const res =
+    request.body === undefined
+      ? getJson(request.path, headers, { name: request.name })
+      : postJson(request.path, request.body, withIdempotencyKey(headers), {
+          name: request.name,
+          refusalStatuses: (request.allowed ?? []).map(refusalStatus),
+        });
+  return recordOutcome(res, request.name, request);
 }
 
-function moneyCall(
-  path: string,
-  name: RequestName,
-  body: object,
-  session: StaffSession,
-  allowed: readonly Refusal[],
-  isRight: (body: unknown) => boolean,
-) {
-  const res = postJson(path, body, withIdempotencyKey(staffHeaders(accessToken(session))), {
-    name,
-    refusalStatuses: allowed.map(refusalStatus),
-  });
-  const outcome = recordOutcome(res, name, { allowed, answerIsRight: moneyAnswerIsRight(isRight) });
-  return { res, outcome };
-}
+const asStaff = (shop: ShopSessions, roles?: readonly StaffRole[]): Headers => staffHeaders(accessToken(staffOf(shop, roles)));
 
 export interface KioskPaymentOptions {
   customer?: Customer;
@@ -91,154 +83,61 @@ export function kioskPayment(
   { customer = randomCustomer(data), amount = amountBetween(JOURNEY.kioskPay.amount), wrongPinShare = 0 }: KioskPaymentOptions = {},
 ): Outcome {
   const kioskKey = randomItem(shopOf(data, customer).kioskKeys);
-  const mistyped = Math.random() < wrongPinShare;
-  const allowed = mistyped ? JOURNEY.mistypedKioskPay.allowed : JOURNEY.kioskPay.allowed;
-  const res = postJson(
-    '/functions/v1/kiosk/pay',
-    { phone: customer.phone, pin: mistyped ? wrongPin(customer.pin) : customer.pin, amount },
-    withIdempotencyKey(kioskHeaders(kioskKey)),
-    { name: REQUEST.kioskPay, refusalStatuses: allowed.map(refusalStatus) },
-  );
-  return recordOutcome(res, REQUEST.kioskPay, {
-    allowed,
-    mustRefuse: mistyped,
-    answerIsRight: moneyAnswerIsRight((body) => isRightMoneyAnswer(body, amount)),
-  });
+  return send(journeyRequest.kioskPay(customer, amount, Math.random() < wrongPinShare), kioskHeaders(kioskKey)).outcome;
 }
 
-// The charges and deducts this VU made, for the cancel journeys to reverse (module state is per VU in k6).
-const recentCharges = new RecentMoves<Customer>();
-const recentDeducts = new RecentMoves<Customer>();
+// The latest charges and deducts this VU made, for the cancel journeys to reverse (module state is
+// per VU in k6; journey-rules.ts bounds how many are kept).
+const recent = { charge: new RecentMoves<Customer>(), deduct: new RecentMoves<Customer>() };
+
+function counterMove(data: LoadData, move: 'charge' | 'deduct', customer: Customer, amount: number): Outcome {
+  const { outcome, body } = send(journeyRequest.counter(move, customer, amount, MEMO), asStaff(shopOf(data, customer)));
+  if (outcome === 'ok') recent[move].add(customer, amount, body);
+  return outcome;
+}
 
 /** Staff top up a customer's balance at the counter. */
 export function staffCharge(data: LoadData, customer = randomCustomer(data), amount = amountBetween(JOURNEY.staffCharge.amount)): Outcome {
-  const { res, outcome } = moneyCall(
-    '/functions/v1/transactions/charge',
-    REQUEST.staffCharge,
-    { customer_id: customer.id, amount, memo: 'k6 load' },
-    staffOf(shopOf(data, customer)),
-    JOURNEY.staffCharge.allowed,
-    (body) => isRightMoneyAnswer(body, amount),
-  );
-  if (outcome === 'ok') recentCharges.add(customer, amount, JSON.parse(String(res.body)));
-  return outcome;
+  return counterMove(data, 'charge', customer, amount);
 }
 
 /** Staff deduct a purchase at the counter. */
 export function staffDeduct(data: LoadData, customer = randomCustomer(data), amount = amountBetween(JOURNEY.staffDeduct.amount)): Outcome {
-  const { res, outcome } = moneyCall(
-    '/functions/v1/transactions/deduct',
-    REQUEST.staffDeduct,
-    { customer_id: customer.id, amount, memo: 'k6 load' },
-    staffOf(shopOf(data, customer)),
-    JOURNEY.staffDeduct.allowed,
-    (body) => isRightMoneyAnswer(body, amount),
-  );
-  if (outcome === 'ok') recentDeducts.add(customer, amount, JSON.parse(String(res.body)));
-  return outcome;
+  return counterMove(data, 'deduct', customer, amount);
 }
 
 /** An owner or manager cancels a top-up this VU made earlier, found to be a mistake; with none yet, a top-up. */
 export function cancelEarlierCharge(data: LoadData): Outcome {
-  const original = recentCharges.take();
+  const original = recent.charge.take();
   if (!original) return staffCharge(data);
-  return moneyCall(
-    '/functions/v1/transactions/cancel',
-    REQUEST.cancel,
-    { transaction_id: original.transactionId, reason: 'k6 load' },
-    staffOf(shopOf(data, original.customer), CANCELLING_ROLES),
-    JOURNEY.cancel.allowed,
-    (body) => isRightMoneyAnswer(body, original.amount),
-  ).outcome;
+  return send(journeyRequest.cancel(original, MEMO), asStaff(shopOf(data, original.customer), CANCELLING_ROLES)).outcome;
 }
 
 /** A purchase partly returned: an owner or manager cancels half of a deduct this VU made earlier; with none yet, a deduct. */
 export function partialCancelOfEarlierDeduct(data: LoadData): Outcome {
-  const original = recentDeducts.take();
+  const original = recent.deduct.take();
   if (!original) return staffDeduct(data);
-  const returned = partlyReturned(original.amount);
-  return moneyCall(
-    '/functions/v1/transactions/cancel',
-    REQUEST.partialCancel,
-    { transaction_id: original.transactionId, amount: returned, reason: 'k6 load: returned' },
-    staffOf(shopOf(data, original.customer), CANCELLING_ROLES),
-    JOURNEY.partialCancel.allowed,
-    (body) => isRightMoneyAnswer(body, returned),
-  ).outcome;
+  return send(journeyRequest.partialCancel(original, MEMO), asStaff(shopOf(data, original.customer), CANCELLING_ROLES)).outcome;
 }
 
 /** A customer takes the rest of their money back (환불). */
-export function refundRemainingBalance(data: LoadData): void {
+export function refundRemainingBalance(data: LoadData): Outcome {
   const customer = randomCustomer(data);
-  moneyCall(
-    '/functions/v1/refunds',
-    REQUEST.refund,
-    { customer_id: customer.id, method: JOURNEY.refund.method, memo: 'k6 load' },
-    staffOf(shopOf(data, customer), CANCELLING_ROLES),
-    JOURNEY.refund.allowed,
-    isRightRefundAnswer,
-  );
+  return send(journeyRequest.refund(customer, MEMO), asStaff(shopOf(data, customer), CANCELLING_ROLES)).outcome;
 }
 
-interface CustomerRow {
-  shop_id?: unknown;
-  name?: unknown;
-  phone?: unknown;
-}
-
-/**
- * The frontend's search box: digits search the phone, anything else the name, both as a fragment
- * (ilike), scoped to the staff member's shop by RLS and by the filter the frontend adds.
- */
+/** The frontend's search box, by name or phone fragment (journey-rules.ts). */
 export function searchCustomers(data: LoadData): Outcome {
   const customer = randomCustomer(data);
   const shop = shopOf(data, customer);
-  const byName = customer.name !== undefined && customer.name.length >= 2 && Math.random() < 0.5;
-  const column = byName ? 'name' : 'phone';
-  // A given name (two syllables of a Korean name) or the last four digits of the phone.
-  const fragment = byName ? customer.name!.slice(-2) : customer.phone.slice(-4);
-  const res = getJson(
-    `/rest/v1/customers?select=id,shop_id,name,phone,current_balance&shop_id=eq.${shop.id}` +
-      `&${column}=ilike.*${encodeURIComponent(fragment)}*&order=name.asc&limit=20`,
-    staffHeaders(accessToken(staffOf(shop))),
-    { name: REQUEST.searchCustomers },
-  );
-  return recordOutcome(res, REQUEST.searchCustomers, {
-    answerIsRight: (body) =>
-      Array.isArray(body) &&
-      body.length >= 1 &&
-      body.length <= 20 &&
-      (body as CustomerRow[]).every(
-        (row) => row.shop_id === shop.id && String(row[column]).toLowerCase().includes(fragment.toLowerCase()),
-      ),
-  });
-}
-
-interface TransactionRow {
-  customer_id?: unknown;
-  sequence?: unknown;
+  return send(journeyRequest.search(shop.id, customer), asStaff(shop)).outcome;
 }
 
 /** A customer's latest ledger rows, newest first in their sequence, as the frontend shows them. */
 export function customerHistory(data: LoadData): Outcome {
   const customer = randomCustomer(data);
-  const res = getJson(
-    `/rest/v1/transactions?select=id,customer_id,sequence,type,amount,balance_after,memo,created_at` +
-      `&customer_id=eq.${customer.id}&order=sequence.desc&limit=20`,
-    staffHeaders(accessToken(staffOf(shopOf(data, customer)))),
-    { name: REQUEST.customerHistory },
-  );
-  return recordOutcome(res, REQUEST.customerHistory, {
-    answerIsRight: (body) =>
-      Array.isArray(body) &&
-      body.length <= 20 &&
-      (body as TransactionRow[]).every(
-        (row, i, rows) =>
-          row.customer_id === customer.id && (i === 0 || Number(rows[i - 1]!.sequence) === Number(row.sequence) + 1),
-      ),
-  });
+  return send(journeyRequest.history(customer), asStaff(shopOf(data, customer))).outcome;
 }
-
 /** Staff at the counter look a customer up, then open their history. */
 export function staffReads(data: LoadData): void {
   searchCustomers(data);

@@ -7,8 +7,8 @@
 
 import { check } from 'k6';
 import { Counter, Rate } from 'k6/metrics';
-import { errorCode, jsonBody, type Response } from './http.ts';
-import { REFUSALS, refusalStatus, type Outcome, type Refusal } from './journey-rules.ts';
+import { jsonBody, type Response } from './http.ts';
+import { judge, REFUSALS, type Expectation, type Outcome, type Refusal } from './journey-rules.ts';
 
 export const errors = new Rate('errors');
 
@@ -23,37 +23,21 @@ export const reconciliations = new Counter('reconciliations');
 let errorsLogged = 0;
 const ERRORS_LOGGED_PER_VU = 5;
 
-export interface Expectation {
-  /** Refusals this request may legitimately get. */
-  allowed?: readonly Refusal[];
-  /** The request was sent to be refused (a wrong PIN): a 2xx is then the error. */
-  mustRefuse?: boolean;
-  /** What a 2xx body must say; a fast wrong answer is still an error. */
-  answerIsRight?: (body: unknown, res: Response) => boolean;
-}
-
 /**
- * Records one answer as ok, a named refusal, or an error, and logs the first few errors of each VU
- * with their status and code so that a failing run says why.
+ * Records one answer as ok, a named refusal, or an error (journey-rules.ts judges it), and logs the
+ * first few errors of each VU with their status and body so that a failing run says why. The body is
+ * parsed here once and handed back, for a journey that remembers what it made.
  */
-export function recordOutcome(res: Response, name: string, expectation: Expectation = {}): Outcome {
-  const outcome = classify(res, expectation);
+export function recordOutcome(res: Response, name: string, expectation: Expectation = {}): { outcome: Outcome; body: unknown } {
+  const body = jsonBody(res);
+  const verdict = judge({ status: res.status, body, replayed: res.headers['Idempotent-Replayed'] === 'true' }, expectation);
+  const { outcome } = verdict;
   errors.add(outcome === 'error', { name });
   if (outcome !== 'ok' && outcome !== 'error') refusals[outcome].add(1, { name });
   check(res, { [`${name}: answered as the contract says`]: () => outcome !== 'error' });
-  if (outcome === 'error' && errorsLogged < ERRORS_LOGGED_PER_VU) {
+  if (verdict.outcome === 'error' && errorsLogged < ERRORS_LOGGED_PER_VU) {
     errorsLogged += 1;
-    console.warn(`${name}: unexpected ${res.status} ${res.error ?? ''} ${String(res.body).slice(0, 300)}`);
+    console.warn(`${name}: ${verdict.why}: ${res.status} ${res.error ?? ''} ${String(res.body).slice(0, 300)}`);
   }
-  return outcome;
-}
-
-function classify(res: Response, { allowed = [], mustRefuse = false, answerIsRight }: Expectation): Outcome {
-  if (res.status >= 200 && res.status < 300) {
-    if (mustRefuse) return 'error';
-    return !answerIsRight || answerIsRight(jsonBody(res), res) ? 'ok' : 'error';
-  }
-  const code = errorCode(res);
-  const refusal = allowed.find((candidate) => candidate === code);
-  return refusal !== undefined && refusalStatus(refusal) === res.status ? refusal : 'error';
+  return { outcome, body };
 }

@@ -7,10 +7,12 @@ import {
   HOT_CUSTOMER,
   isRightMoneyAnswer,
   isRightRefundAnswer,
+  journeyRequest,
   MIX_SHARES,
   pickFromMix,
   pickHotCustomerMove,
   partlyReturned,
+  RECENT_MOVES_KEPT,
   RecentMoves,
   REFUSALS,
   refusalStatus,
@@ -67,5 +69,53 @@ describe('journey rules', () => {
     charges.add('c1', 50_000, { transaction: { id: 't1' }, bonus: 5_000 });
     expect(charges.take()).toEqual({ transactionId: 't1', customer: 'c1', amount: 55_000 });
     expect(charges.take()).toBeUndefined();
+  });
+
+  it('a driver keeps only its latest moves: the oldest is forgotten once the window is full', () => {
+    const charges = new RecentMoves<string>(2);
+    for (const id of ['t1', 't2', 't3']) charges.add(id, 1_000, { transaction: { id } });
+    expect(charges.size).toBe(2);
+    expect([charges.take(() => 0)?.transactionId, charges.take(() => 0)?.transactionId, charges.take()]).toEqual(['t2', 't3', undefined]);
+    const everyMove = new RecentMoves<string>();
+    for (let n = 0; n < RECENT_MOVES_KEPT * 3; n += 1) everyMove.add('c', 1_000, { transaction: { id: `t${n}` } });
+    expect(everyMove.size).toBe(RECENT_MOVES_KEPT);
+  });
+
+  it("a search answer is right only with 1 to 20 rows, all of the searched shop and containing the fragment, in any case", () => {
+    const customer = { id: 'c1', phone: '010-1234-5678', pin: '1234', name: '김민준' };
+    const byPhone = journeyRequest.search('shop-a', customer, () => 0.9);
+    expect(byPhone.path).toBe(
+      '/rest/v1/customers?select=id,shop_id,name,phone,current_balance&shop_id=eq.shop-a&phone=ilike.*5678*&order=name.asc&limit=20',
+    );
+    const row = { shop_id: 'shop-a', name: '김민준', phone: '010-1234-5678' };
+    expect(byPhone.isRight!([row, { ...row, phone: '010-9999-5678' }])).toBe(true);
+    expect(byPhone.isRight!([])).toBe(false);
+    expect(byPhone.isRight!([row, { ...row, shop_id: 'shop-b' }])).toBe(false);
+    expect(byPhone.isRight!([{ ...row, phone: '010-1234-0000' }])).toBe(false);
+    expect(byPhone.isRight!(Array.from({ length: 21 }, () => row))).toBe(false);
+    const byName = journeyRequest.search('shop-a', { ...customer, name: 'Kim MinJun' }, () => 0.1);
+    expect(byName.path).toContain('&name=ilike.*un*&');
+    expect(byName.isRight!([{ shop_id: 'shop-a', name: 'PARK JUN' }])).toBe(true);
+  });
+
+  it("a history answer is right only with at most 20 rows of that customer, newest first, with no gap in the sequence", () => {
+    const history = journeyRequest.history({ id: 'c1', phone: '010-1234-5678', pin: '1234' });
+    const rows = (...sequences: number[]) => sequences.map((sequence) => ({ customer_id: 'c1', sequence }));
+    expect(history.isRight!(rows(7, 6, 5))).toBe(true);
+    expect(history.isRight!([])).toBe(true);
+    expect(history.isRight!(rows(7, 5))).toBe(false);
+    expect(history.isRight!(rows(5, 6))).toBe(false);
+    expect(history.isRight!([...rows(7), { customer_id: 'c2', sequence: 6 }])).toBe(false);
+    expect(history.isRight!({ rows: [] })).toBe(false);
+  });
+
+  it('each money journey sends its route and body and expects its own amount back', () => {
+    const customer = { id: 'c1', phone: '010-1234-5678', pin: '1234' };
+    const paid = journeyRequest.kioskPay(customer, 3_000, true);
+    expect(paid).toMatchObject({ path: '/functions/v1/kiosk/pay', body: { phone: customer.phone, pin: '1235', amount: 3_000 }, mustRefuse: true });
+    const returned = journeyRequest.partialCancel({ transactionId: 't1', customer, amount: 5_000 }, 'test');
+    expect(returned).toMatchObject({ path: '/functions/v1/transactions/cancel', body: { transaction_id: 't1', amount: 2_500, reason: 'test: returned' } });
+    expect(returned.isRight!({ transaction: { id: 't2', amount: 2_500, balance_after: 9_500 }, balance: 9_500 })).toBe(true);
+    expect(returned.isRight!({ transaction: { id: 't2', amount: 5_000, balance_after: 12_000 }, balance: 12_000 })).toBe(false);
   });
 });

@@ -10,16 +10,15 @@ import {
   HOT_CUSTOMER,
   isRefusal,
   isRightMoneyAnswer,
-  isRightRefundAnswer,
   JOURNEY,
+  journeyRequest,
+  judge,
   pickFromMix,
   pickHotCustomerMove,
-  partlyReturned,
   RecentMoves,
-  refusalStatus,
-  REQUEST,
   WRONG_PIN_SHARE,
-  wrongPin,
+  type Expectation,
+  type JourneyRequest,
   type Refusal,
   type RequestName,
 } from '../../../k6/lib/journey-rules.ts';
@@ -51,33 +50,14 @@ export const MONEY_REQUESTS: ReadonlySet<string> = new Set([
 const randomIndex = (length: number) => Math.floor(Math.random() * length);
 const randomItem = <T>(items: readonly T[]): T => items[randomIndex(items.length)]!;
 
-export interface Expectation {
-  allowed?: readonly Refusal[];
-  /** Sent to be refused (a wrong PIN): a success is then the error. */
-  mustRefuse?: boolean;
-  isRight: (body: unknown) => boolean;
-}
+export type { Expectation };
 
-/**
- * An HTTP answer's outcome. The refusal's code is read from the edge functions' shape
- * `{ error: { code } }`, from PostgREST's `{ code }` (an RPC that raised), or from a PIN refusal,
- * which kiosk_pay returns with 200 so that the failure count commits.
- */
+/** An HTTP answer's outcome, by journey-rules.ts's judge; an error says why, with the status and a slice of the body. */
 export function judgeHttp(name: string, answer: HttpAnswer, expectation: Expectation): Answer {
-  const { allowed = [], mustRefuse = false } = expectation;
-  const body = answer.body as { error?: { code?: unknown }; code?: unknown; ok?: unknown } | null;
-  if (answer.status >= 200 && answer.status < 300 && body?.ok !== false) {
-    if (!mustRefuse && expectation.isRight(answer.body) && answer.headers['idempotent-replayed'] !== 'true') {
-      return { name, outcome: 'ok' };
-    }
-    return { name, outcome: 'error', why: `${mustRefuse ? 'accepted what must be refused: ' : 'wrong answer: '}${describeAnswer(answer)}` };
-  }
-  const code = body?.error?.code ?? body?.code;
-  const pinRefusal = body?.ok === false && answer.status === 200;
-  if (isRefusal(code) && allowed.includes(code) && (pinRefusal || refusalStatus(code) === answer.status)) {
-    return { name, outcome: code };
-  }
-  return { name, outcome: 'error', why: describeAnswer(answer) };
+  const verdict = judge({ status: answer.status, body: answer.body, replayed: answer.headers['idempotent-replayed'] === 'true' }, expectation);
+  if (verdict.outcome !== 'error') return { name, outcome: verdict.outcome };
+  const why = verdict.why === 'unexpected answer' ? '' : `${verdict.why}: `;
+  return { name, outcome: 'error', why: `${why}${describeAnswer(answer)}` };
 }
 
 /** A refusal raised by SQL arrives over pg as SQLSTATE PGRST with the contract's JSON as message. */
@@ -190,39 +170,27 @@ export function rpcKioskPay(fx: Fixture, http: HttpClient): Iteration {
 }
 
 // 3. The full path: the gateway, the edge function (auth, zod, error mapping), PostgREST, SQL.
-async function staffMoney(
-  fx: Fixture,
-  http: HttpClient,
-  name: string,
-  route: 'charge' | 'deduct',
-  customer: BenchCustomer,
-  amount: number,
-  clerk: StaffSession = clerkOf(fx, customer),
-): Promise<{ answer: HttpAnswer; judged: Answer }> {
-  const answer = await http.post(
-    `/functions/v1/transactions/${route}`,
-    { customer_id: customer.id, amount, memo: 'bench' },
-    withIdempotencyKey(staffHeaders(fx, clerk)),
-  );
-  const allowed = route === 'charge' ? JOURNEY.staffCharge.allowed : JOURNEY.staffDeduct.allowed;
-  return { answer, judged: judgeHttp(name, answer, { allowed, isRight: (body) => isRightMoneyAnswer(body, amount) }) };
+
+/** Sends one request of a journey (journey-rules.ts: what it is and what a right answer is) and judges the answer. */
+async function send(http: HttpClient, request: JourneyRequest, headers: Headers): Promise<{ answer: HttpAnswer; judged: Answer }> {
+  const answer = request.body === undefined ? await http.get(request.path, headers) : await http.post(request.path, request.body, withIdempotencyKey(headers));
+  return { answer, judged: judgeHttp(request.name, answer, request) };
+}
+
+/** Written into every ledger row the bench makes (memo, cancel reason). */
+const MEMO = 'bench';
+
+async function counterMove(fx: Fixture, http: HttpClient, move: 'charge' | 'deduct', customer: BenchCustomer, amount: number) {
+  return send(http, journeyRequest.counter(move, customer, amount, MEMO), staffHeaders(fx, clerkOf(fx, customer)));
 }
 
 async function kioskPay(fx: Fixture, http: HttpClient, customer: BenchCustomer, amount: number, mistyped = false): Promise<Answer> {
-  const answer = await http.post(
-    '/functions/v1/kiosk/pay',
-    { phone: customer.phone, pin: mistyped ? wrongPin(customer.pin) : customer.pin, amount },
-    withIdempotencyKey(kioskHeaders(fx, randomItem(shopOf(fx, customer).kioskKeys))),
-  );
-  return judgeHttp('kiosk_pay', answer, {
-    allowed: mistyped ? JOURNEY.mistypedKioskPay.allowed : JOURNEY.kioskPay.allowed,
-    mustRefuse: mistyped,
-    isRight: (body) => isRightMoneyAnswer(body, amount),
-  });
+  const kioskKey = randomItem(shopOf(fx, customer).kioskKeys);
+  return (await send(http, journeyRequest.kioskPay(customer, amount, mistyped), kioskHeaders(fx, kioskKey))).judged;
 }
 
 export function edgeDeduct(fx: Fixture, http: HttpClient): Iteration {
-  return async () => (await staffMoney(fx, http, 'staff_deduct', 'deduct', randomItem(fx.customers), FLOOR_AMOUNT)).judged;
+  return async () => (await counterMove(fx, http, 'deduct', randomItem(fx.customers), FLOOR_AMOUNT)).judged;
 }
 
 export function edgeKioskPay(fx: Fixture, http: HttpClient): Iteration {
@@ -231,49 +199,16 @@ export function edgeKioskPay(fx: Fixture, http: HttpClient): Iteration {
 
 // 4. The realistic mix: reads through PostgREST as signed-in staff, writes through the functions.
 
-interface Row {
-  shop_id?: unknown;
-  customer_id?: unknown;
-  created_at?: unknown;
-  [column: string]: unknown;
-}
-
 /** Digits search the phone, anything else the name, both as a fragment (ilike), as the frontend does. */
 export async function searchCustomers(fx: Fixture, http: HttpClient): Promise<Answer> {
   const customer = randomItem(fx.customers);
-  const byName = customer.name.length >= 2 && Math.random() < 0.5;
-  const column = byName ? 'name' : 'phone';
-  const fragment = byName ? customer.name.slice(-2) : customer.phone.slice(-4);
-  const answer = await http.get(
-    `/rest/v1/customers?select=id,shop_id,name,phone,current_balance&shop_id=eq.${customer.shopId}` +
-      `&${column}=ilike.*${encodeURIComponent(fragment)}*&order=name.asc&limit=20`,
-    staffHeaders(fx, clerkOf(fx, customer)),
-  );
-  return judgeHttp('search_customers', answer, {
-    isRight: (body) =>
-      Array.isArray(body) &&
-      body.length >= 1 &&
-      body.length <= 20 &&
-      (body as Row[]).every((row) => row.shop_id === customer.shopId && String(row[column]).includes(fragment)),
-  });
+  return (await send(http, journeyRequest.search(customer.shopId, customer), staffHeaders(fx, clerkOf(fx, customer)))).judged;
 }
 
 /** A customer's latest 20 ledger rows, newest first in their sequence, as the frontend's history view asks for them. */
 export async function customerHistory(fx: Fixture, http: HttpClient): Promise<Answer> {
   const customer = randomItem(fx.customers);
-  const answer = await http.get(
-    `/rest/v1/transactions?select=id,customer_id,sequence,type,amount,balance_after,memo,created_at` +
-      `&customer_id=eq.${customer.id}&order=sequence.desc&limit=20`,
-    staffHeaders(fx, clerkOf(fx, customer)),
-  );
-  return judgeHttp('customer_history', answer, {
-    isRight: (body) =>
-      Array.isArray(body) &&
-      body.length <= 20 &&
-      (body as Row[]).every(
-        (row, i, rows) => row.customer_id === customer.id && (i === 0 || Number(rows[i - 1]!.sequence) === Number(row.sequence) + 1),
-      ),
-  });
+  return (await send(http, journeyRequest.history(customer), staffHeaders(fx, clerkOf(fx, customer)))).judged;
 }
 
 /**
@@ -282,55 +217,33 @@ export async function customerHistory(fx: Fixture, http: HttpClient): Promise<An
  * before the first has landed they top up or deduct instead.
  */
 export function realisticMix(fx: Fixture, http: HttpClient): Iteration {
-  const charges = new RecentMoves<BenchCustomer>();
-  const deducts = new RecentMoves<BenchCustomer>();
-  const move = async (route: 'charge' | 'deduct', remembered: RecentMoves<BenchCustomer>): Promise<Answer> => {
+  const recent = { charge: new RecentMoves<BenchCustomer>(), deduct: new RecentMoves<BenchCustomer>() };
+  const move = async (kind: 'charge' | 'deduct'): Promise<Answer> => {
     const customer = randomItem(fx.customers);
-    const amount = amountBetween(route === 'charge' ? JOURNEY.staffCharge.amount : JOURNEY.staffDeduct.amount);
-    const name = route === 'charge' ? REQUEST.staffCharge : REQUEST.staffDeduct;
-    const { answer, judged } = await staffMoney(fx, http, name, route, customer, amount);
-    if (judged.outcome === 'ok') remembered.add(customer, amount, answer.body);
+    const amount = amountBetween(kind === 'charge' ? JOURNEY.staffCharge.amount : JOURNEY.staffDeduct.amount);
+    const { answer, judged } = await counterMove(fx, http, kind, customer, amount);
+    if (judged.outcome === 'ok') recent[kind].add(customer, amount, answer.body);
     return judged;
   };
-  const charge = () => move('charge', charges);
-  const deduct = () => move('deduct', deducts);
+  const canceller = (customer: BenchCustomer) => staffHeaders(fx, randomItem(shopOf(fx, customer).cancellers));
+  const cancel = async (): Promise<Answer> => {
+    const original = recent.charge.take();
+    if (!original) return move('charge');
+    return (await send(http, journeyRequest.cancel(original, MEMO), canceller(original.customer))).judged;
+  };
   const partialCancel = async (): Promise<Answer> => {
-    const original = deducts.take();
-    if (!original) return deduct();
-    const returnedAmount = partlyReturned(original.amount);
-    const returned = await http.post(
-      '/functions/v1/transactions/cancel',
-      { transaction_id: original.transactionId, amount: returnedAmount, reason: 'bench: returned' },
-      withIdempotencyKey(staffHeaders(fx, randomItem(shopOf(fx, original.customer).cancellers))),
-    );
-    return judgeHttp(REQUEST.partialCancel, returned, {
-      allowed: JOURNEY.partialCancel.allowed,
-      isRight: (body) => isRightMoneyAnswer(body, returnedAmount),
-    });
+    const original = recent.deduct.take();
+    if (!original) return move('deduct');
+    return (await send(http, journeyRequest.partialCancel(original, MEMO), canceller(original.customer))).judged;
   };
   const refund = async (): Promise<Answer> => {
     const customer = randomItem(fx.customers);
-    const answer = await http.post(
-      '/functions/v1/refunds',
-      { customer_id: customer.id, method: JOURNEY.refund.method, memo: 'bench' },
-      withIdempotencyKey(staffHeaders(fx, randomItem(shopOf(fx, customer).cancellers))),
-    );
-    return judgeHttp(REQUEST.refund, answer, { allowed: JOURNEY.refund.allowed, isRight: isRightRefundAnswer });
-  };
-  const cancel = async (): Promise<Answer> => {
-    const original = charges.take();
-    if (!original) return charge();
-    const answer = await http.post(
-      '/functions/v1/transactions/cancel',
-      { transaction_id: original.transactionId, reason: 'bench' },
-      withIdempotencyKey(staffHeaders(fx, randomItem(shopOf(fx, original.customer).cancellers))),
-    );
-    return judgeHttp(REQUEST.cancel, answer, { allowed: JOURNEY.cancel.allowed, isRight: (body) => isRightMoneyAnswer(body, original.amount) });
+    return (await send(http, journeyRequest.refund(customer, MEMO), canceller(customer))).judged;
   };
   const journeys: Record<RequestName, () => Promise<Answer>> = {
     kiosk_pay: () => kioskPay(fx, http, randomItem(fx.customers), amountBetween(JOURNEY.kioskPay.amount), Math.random() < WRONG_PIN_SHARE),
-    staff_charge: charge,
-    staff_deduct: deduct,
+    staff_charge: () => move('charge'),
+    staff_deduct: () => move('deduct'),
     cancel,
     partial_cancel: partialCancel,
     refund,
@@ -348,9 +261,9 @@ export function hotCustomer(fx: Fixture, http: HttpClient): Iteration {
       case 'kioskPay':
         return kioskPay(fx, http, customer, HOT_CUSTOMER.kioskPay);
       case 'deduct':
-        return (await staffMoney(fx, http, REQUEST.staffDeduct, 'deduct', customer, HOT_CUSTOMER.deduct)).judged;
+        return (await counterMove(fx, http, 'deduct', customer, HOT_CUSTOMER.deduct)).judged;
       case 'charge':
-        return (await staffMoney(fx, http, REQUEST.staffCharge, 'charge', customer, HOT_CUSTOMER.charge)).judged;
+        return (await counterMove(fx, http, 'charge', customer, HOT_CUSTOMER.charge)).judged;
     }
   };
 }
