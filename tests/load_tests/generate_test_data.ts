@@ -12,7 +12,6 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { parseArgs } from 'node:util';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
@@ -20,6 +19,7 @@ import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { DatasetManifest, DatasetShop } from './dataset_manifest.ts';
 import { DEFAULT_MANIFEST_PATH, GENERATOR_LOCK } from './dataset_manifest.ts';
 import { signedSql } from '../support/movements.ts';
+import { readCommandLine } from './command_line.ts';
 import { LEDGER_COLUMNS, LedgerSql, STAFF_ROLES, type LedgerColumn, type LedgerShape } from './ledger_sql.ts';
 
 /** Below this many ledger rows a DELETE is fast enough, and safe for concurrent readers. */
@@ -37,40 +37,29 @@ interface Options extends LedgerShape {
 }
 
 function readOptions(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      customers: { type: 'string', default: '1000' },
-      transactions: { type: 'string', default: '100000' },
-      shops: { type: 'string', default: '4' },
-      seed: { type: 'string', default: '1' },
-      kiosks: { type: 'string', default: '2' },
-      months: { type: 'string', default: '6' },
-      until: { type: 'string', default: '2026-11-01' },
-      sample: { type: 'string', default: '200' },
-      'pin-cost': { type: 'string', default: '4' },
-      out: { type: 'string', default: DEFAULT_MANIFEST_PATH },
-    },
+  const line = readCommandLine(argv, {
+    customers: '1000',
+    transactions: '100000',
+    shops: '4',
+    seed: '1',
+    kiosks: '2',
+    months: '6',
+    until: '2026-11-01',
+    sample: '200',
+    'pin-cost': '4',
+    out: DEFAULT_MANIFEST_PATH,
   });
-  const integer = (name: keyof typeof values, min: number, max: number): number => {
-    const value = Number(values[name]);
-    if (!Number.isSafeInteger(value) || value < min || value > max) {
-      throw new Error(`--${name} must be an integer in ${min}..${max}, got ${String(values[name])}`);
-    }
-    return value;
-  };
   const options: Options = {
-    customers: integer('customers', 1, 10_000_000),
-    transactions: integer('transactions', 0, 1_000_000_000),
-    shops: integer('shops', 1, 10_000),
-    seed: integer('seed', 0, 2 ** 40 - 1),
-    kiosksPerShop: integer('kiosks', 1, 8),
-    months: integer('months', 1, 120),
-    sample: integer('sample', 0, 100_000),
-    pinCost: integer('pin-cost', 4, 12),
-    until: String(values.until),
-    out: String(values.out),
+    customers: line.integer('customers', 1, 10_000_000),
+    transactions: line.integer('transactions', 0, 1_000_000_000),
+    shops: line.integer('shops', 1, 10_000),
+    seed: line.integer('seed', 0, 2 ** 40 - 1),
+    kiosksPerShop: line.integer('kiosks', 1, 8),
+    months: line.integer('months', 1, 120),
+    sample: line.integer('sample', 0, 100_000),
+    pinCost: line.integer('pin-cost', 4, 12),
+    until: line.text('until'),
+    out: line.text('out'),
     dbUrl: process.env.DB_URL ?? LOCAL_DB_URL,
   };
   if (!/^\d{4}-\d{2}-\d{2}$/.test(options.until)) throw new Error('--until must be a date, YYYY-MM-DD');
@@ -553,7 +542,8 @@ async function describeShops(db: pg.Client, sql: LedgerSql, o: Options, members:
   }));
 }
 
-generate(readOptions(process.argv.slice(2))).catch((error: unknown) => {
+// A bad option or a failed load prints one line; exit at once, as a connection left open would keep the process alive.
+(async () => generate(readOptions(process.argv.slice(2))))().catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
   process.exit(1);
 });

@@ -9,11 +9,9 @@
  * Timings on a shared 2-core machine are noisy; the ratios, measured minutes apart in one run, are
  * what to compare between runs.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { PROJECT_ROOT } from '../../../stack/database.ts';
+import { invocation, machineFacts, readCommandLine, runScript, writeReport } from '../command_line.ts';
 import { CpuMeter, cpuProfile } from './cpu.ts';
 import type pg from 'pg';
 import { createBareDeduct, dropLiveScratchSchemas } from './bare.ts';
@@ -150,40 +148,30 @@ const PHASES: Phase[] = [
 ];
 
 function readOptions(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      clients: { type: 'string', default: '32' },
-      duration: { type: 'string', default: '10' },
-      warmup: { type: 'string', default: '2' },
-      'mix-rate': { type: 'string', default: '1000' },
-      'hot-clients': { type: 'string', default: '50' },
-      phases: { type: 'string', default: PHASES.map((p) => p.id).join(',') },
-      'own-stack': { type: 'boolean', default: false },
-      out: { type: 'string', default: 'reports/load/bench.json' },
-    },
+  const line = readCommandLine(argv, {
+    clients: '32',
+    duration: '10',
+    warmup: '2',
+    'mix-rate': '1000',
+    'hot-clients': '50',
+    phases: PHASES.map((p) => p.id).join(','),
+    'own-stack': false,
+    out: 'reports/load/bench.json',
   });
-  const integer = (name: keyof typeof values, min: number, max: number): number => {
-    const value = Number(values[name]);
-    if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${name} must be an integer in ${min}..${max}, got ${String(values[name])}`);
-    return value;
-  };
-  const positive = (name: keyof typeof values, max: number) => integer(name, 1, max);
-  const phases = String(values.phases).split(',').map((p) => p.trim()).filter(Boolean);
+  const phases = line.text('phases').split(',').map((p) => p.trim()).filter(Boolean);
   // The SQL phases are judged against the bare deduct measured in the same run.
   if (phases.some((id) => id === 'sql-deduct' || id === 'sql-kiosk-pay') && !phases.includes('sql-bare-deduct')) phases.unshift('sql-bare-deduct');
   const unknown = phases.filter((id) => !PHASES.some((p) => p.id === id));
   if (unknown.length > 0) throw new Error(`unknown phase(s) ${unknown.join(', ')}; the phases are ${PHASES.map((p) => p.id).join(', ')}`);
   return {
-    clients: positive('clients', 1000),
-    durationS: positive('duration', 3600),
-    warmupS: integer('warmup', 0, 600),
-    mixRate: positive('mix-rate', 100_000),
-    hotClients: positive('hot-clients', 1000),
+    clients: line.integer('clients', 1, 1000),
+    durationS: line.integer('duration', 1, 3600),
+    warmupS: line.integer('warmup', 0, 600),
+    mixRate: line.integer('mix-rate', 1, 100_000),
+    hotClients: line.integer('hot-clients', 1, 1000),
     phases,
-    ownStack: Boolean(values['own-stack']),
-    out: path.resolve(PROJECT_ROOT, String(values.out)),
+    ownStack: line.flag('own-stack'),
+    out: line.outPath('out'),
   };
 }
 
@@ -264,15 +252,10 @@ async function main(): Promise<void> {
       scenario: 'bench',
       started_at: started.toISOString(),
       duration_ms: Date.now() - started.getTime(),
-      command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
+      command: invocation('bench'),
       stack: { origin: target.origin, api_url: target.apiUrl },
-      machine: {
-        cpus: os.cpus().length,
-        cpu_model: os.cpus()[0]?.model ?? 'unknown',
-        node: process.version,
-        // Other work on the machine changes req/s and latency, not CPU per request: say how busy it was.
-        load_average_at_start: loadAverage.map((n) => Math.round(n * 100) / 100),
-      },
+      // Other work on the machine changes req/s and latency, not CPU per request: the load average says how busy it was.
+      machine: machineFacts(loadAverage),
       dataset: { ...fx.dataset, customers_used: fx.customers.length, topped_up_to: fx.topUpTo },
       options: {
         clients: o.clients,
@@ -288,8 +271,7 @@ async function main(): Promise<void> {
       cpu_accounting_warnings: cpuAccountingWarnings(phases),
     };
     log(`\n${formatReport(report)}`);
-    await mkdir(path.dirname(o.out), { recursive: true });
-    await writeFile(o.out, `${JSON.stringify(report, null, 2)}\n`);
+    await writeReport(o.out, report);
     log(`\nWrote ${path.relative(process.cwd(), o.out)} (${Math.round(report.duration_ms / 1000)} s in all).`);
     // A wrong answer or a lost won fails the run; a missed speed target is a finding, not a failure.
     if (phases.some((p) => p.errors > 0 || p.balance_mismatches > 0 || p.ledger_rows_added !== p.acknowledged_writes)) exitCode = 1;
@@ -300,7 +282,4 @@ async function main(): Promise<void> {
   process.exitCode = exitCode;
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exitCode = 1;
-});
+runScript(main);

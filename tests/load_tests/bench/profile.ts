@@ -24,15 +24,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { applyMigrations, bootstrap, PROJECT_ROOT } from '../../../stack/database.ts';
+import { applyMigrations, bootstrap } from '../../../stack/database.ts';
 import { startPostgres, type RunningPostgres } from '../../../stack/postgres.ts';
 import { freePort } from '../../../stack/stack.ts';
 import { readDatasetManifest, type DatasetManifest } from '../dataset_manifest.ts';
+import { invocation, machineFacts, readCommandLine, runScript, writeReport } from '../command_line.ts';
 import { bareDeductSql } from './bare.ts';
 import { generate } from './target.ts';
 
@@ -45,28 +45,19 @@ interface Options {
 }
 
 function readOptions(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      calls: { type: 'string', default: '2000' },
-      warmup: { type: 'string', default: '300' },
-      customers: { type: 'string', default: '1000' },
-      transactions: { type: 'string', default: '100000' },
-      out: { type: 'string', default: 'reports/profile/money-path.json' },
-    },
+  const line = readCommandLine(argv, {
+    calls: '2000',
+    warmup: '300',
+    customers: '1000',
+    transactions: '100000',
+    out: 'reports/profile/money-path.json',
   });
-  const integer = (name: keyof typeof values, min: number, max: number): number => {
-    const value = Number(values[name]);
-    if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${name} must be an integer in ${min}..${max}, got ${String(values[name])}`);
-    return value;
-  };
   return {
-    calls: integer('calls', 1, 1_000_000),
-    warmup: integer('warmup', 0, 1_000_000),
-    customers: integer('customers', 1, 1_000_000),
-    transactions: integer('transactions', 0, 100_000_000),
-    out: path.resolve(PROJECT_ROOT, String(values.out)),
+    calls: line.integer('calls', 1, 1_000_000),
+    warmup: line.integer('warmup', 0, 1_000_000),
+    customers: line.integer('customers', 1, 1_000_000),
+    transactions: line.integer('transactions', 0, 100_000_000),
+    out: line.outPath('out'),
   };
 }
 
@@ -488,23 +479,15 @@ async function main(): Promise<void> {
     }
     const crypt = await cryptCost(admin, o.calls);
     log(`For scale: one PIN check's bcrypt (extensions.crypt with a stored PIN hash) takes ${crypt} µs in the executor.\n`);
-    await mkdir(path.dirname(o.out), { recursive: true });
-    await writeFile(
-      o.out,
-      `${JSON.stringify(
-        {
-          scenario: 'bench-profile',
-          started_at: new Date().toISOString(),
-          command: ['npm run bench:profile', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
-          machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model ?? 'unknown', load_average_at_start: loadAverage },
-          options: { calls: o.calls, warmup: o.warmup, customers: o.customers, transactions: o.transactions },
-          results,
-          pin_bcrypt_us: crypt,
-        },
-        null,
-        2,
-      )}\n`,
-    );
+    await writeReport(o.out, {
+      scenario: 'bench-profile',
+      started_at: new Date().toISOString(),
+      command: invocation('bench:profile'),
+      machine: machineFacts(loadAverage),
+      options: { calls: o.calls, warmup: o.warmup, customers: o.customers, transactions: o.transactions },
+      results,
+      pin_bcrypt_us: crypt,
+    });
     log(`Wrote ${path.relative(process.cwd(), o.out)}.`);
   } finally {
     for (const client of clients) await client.end().catch(() => undefined);
@@ -513,9 +496,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main().catch((error: unknown) => {
-    console.error(error instanceof Error ? error.stack : error);
-    process.exitCode = 1;
-  });
-}
+if (import.meta.url === `file://${process.argv[1]}`) runScript(main, { stack: true });

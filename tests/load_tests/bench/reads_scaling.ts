@@ -12,12 +12,10 @@
  * through /rest/v1 as the shops' signed-in staff, prints the plans PostgreSQL chose under RLS, and
  * removes the stack. Then it prints the ratio largest ÷ smallest of each figure.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { PROJECT_ROOT } from '../../../stack/database.ts';
+import { integerOption, invocation, machineFacts, readCommandLine, runScript, writeReport } from '../command_line.ts';
 import { closedLoop } from './driver.ts';
 import { mismatchCount, setUp, type Fixture } from './fixture.ts';
 import { HttpClient } from './http.ts';
@@ -56,34 +54,25 @@ interface Measurement extends PhaseSummary {
 }
 
 function readOptions(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      customers: { type: 'string', default: '100000' },
-      shops: { type: 'string', default: '10' },
-      transactions: { type: 'string', default: '100000,10000000' },
-      clients: { type: 'string', default: '8' },
-      duration: { type: 'string', default: '10' },
-      warmup: { type: 'string', default: '3' },
-      out: { type: 'string', default: 'reports/load/reads-scaling.json' },
-    },
+  const line = readCommandLine(argv, {
+    customers: '100000',
+    shops: '10',
+    transactions: '100000,10000000',
+    clients: '8',
+    duration: '10',
+    warmup: '3',
+    out: 'reports/load/reads-scaling.json',
   });
-  const integer = (name: string, raw: unknown, min: number, max: number): number => {
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${name} must be an integer in ${min}..${max}, got ${String(raw)}`);
-    return value;
-  };
-  const sizes = String(values.transactions).split(',').map((size) => integer('transactions', size.trim(), 1, 1_000_000_000));
+  const sizes = line.text('transactions').split(',').map((size) => integerOption('transactions', size.trim(), 1, 1_000_000_000));
   if (sizes.length < 2) throw new Error('--transactions needs at least two ledger sizes to compare, e.g. 100000,10000000');
   return {
-    customers: integer('customers', values.customers, 1, 10_000_000),
-    shops: integer('shops', values.shops, 1, 10_000),
+    customers: line.integer('customers', 1, 10_000_000),
+    shops: line.integer('shops', 1, 10_000),
     sizes: [...sizes].sort((a, b) => a - b),
-    clients: integer('clients', values.clients, 1, 1000),
-    durationS: integer('duration', values.duration, 1, 3600),
-    warmupS: integer('warmup', values.warmup, 0, 600),
-    out: path.resolve(PROJECT_ROOT, String(values.out)),
+    clients: line.integer('clients', 1, 1000),
+    durationS: line.integer('duration', 1, 3600),
+    warmupS: line.integer('warmup', 0, 600),
+    out: line.outPath('out'),
   };
 }
 
@@ -192,20 +181,16 @@ async function main(): Promise<void> {
     scenario: 'reads-scaling',
     started_at: started.toISOString(),
     duration_ms: Date.now() - started.getTime(),
-    command: ['npm run bench:reads', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
-    machine: { cpus: os.cpus().length, node: process.version, load_average_at_start: loadAverage.map((n) => Math.round(n * 100) / 100) },
+    command: invocation('bench:reads'),
+    machine: machineFacts(loadAverage),
     dataset: { customers: o.customers, shops: o.shops, transactions: o.sizes },
     phases: measurements,
     ratios,
   };
-  await mkdir(path.dirname(o.out), { recursive: true });
-  await writeFile(o.out, `${JSON.stringify(report, null, 2)}\n`);
+  await writeReport(o.out, report);
   log(`\nWrote ${path.relative(process.cwd(), o.out)} (${Math.round(report.duration_ms / 1000)} s in all).`);
   // A wrong answer fails the run; a missed ratio is a finding, printed above.
   if (measurements.some((m) => m.errors > 0 || m.balance_mismatches > 0)) process.exitCode = 1;
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exitCode = 1;
-});
+runScript(main);

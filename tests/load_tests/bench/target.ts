@@ -19,7 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { PROJECT_ROOT } from '../../../stack/database.ts';
 import { cliStackOptions } from '../../../stack/options.ts';
 import { freePort } from '../../../stack/stack.ts';
-import { readStatus } from '../../../stack/status-file.ts';
+import { readStatus, type StackStatus } from '../../../stack/status-file.ts';
 import { DEFAULT_MANIFEST_PATH } from '../dataset_manifest.ts';
 
 export interface BenchTarget {
@@ -56,18 +56,15 @@ function fromEnvironment(datasetPath: string): BenchTarget | undefined {
   };
 }
 
+/** A stack of this repository's launcher, from the status file it wrote. */
+function fromStatus(status: StackStatus, datasetPath: string, origin: BenchTarget['origin'], stop: () => Promise<void>): BenchTarget {
+  const { apiUrl, dbUrl, anonKey, serviceRoleKey } = status;
+  return { apiUrl, dbUrl, anonKey, serviceRoleKey, datasetPath, origin, stop };
+}
+
 async function fromNpmStart(datasetPath: string): Promise<BenchTarget | undefined> {
   const status = await readStatus(cliStackOptions().dataDir);
-  if (!status) return undefined;
-  return {
-    apiUrl: status.apiUrl,
-    dbUrl: status.dbUrl,
-    anonKey: status.anonKey,
-    serviceRoleKey: status.serviceRoleKey,
-    datasetPath,
-    origin: 'npm start',
-    stop: nothingToStop,
-  };
+  return status ? fromStatus(status, datasetPath, 'npm start', nothingToStop) : undefined;
 }
 
 // `node --import tsx` rather than the tsx command: the latter runs the script in a second process,
@@ -145,15 +142,7 @@ async function ownStack(dataset: OwnStackDataset, log: (line: string) => void): 
     const datasetPath = path.join(dataDir, 'dataset.json');
     log(`Generating ${dataset.customers} customers${dataset.shops === undefined ? '' : ` in ${dataset.shops} shops`} and ${dataset.transactions} transactions into it...`);
     await generate(status.dbUrl, datasetPath, dataset);
-    return {
-      apiUrl: status.apiUrl,
-      dbUrl: status.dbUrl,
-      anonKey: status.anonKey,
-      serviceRoleKey: status.serviceRoleKey,
-      datasetPath,
-      origin: 'own stack',
-      stop,
-    };
+    return fromStatus(status, datasetPath, 'own stack', stop);
   } catch (error) {
     await stop();
     throw error;
