@@ -132,15 +132,22 @@ export async function registerKiosk(owner: TestUser, shopId: string, name = '입
   return answer.body;
 }
 
+export type RegisteredKiosk = Awaited<ReturnType<typeof registerKiosk>>;
+
 export interface ShopWithCustomer extends ShopWithStaff {
   customer: CustomerRecord;
+  /** The shop's active kiosks, `키오스크 1`, `키오스크 2`, ... (none unless asked for). */
+  kiosks: RegisteredKiosk[];
 }
 
-export async function shopWithCustomer(options: { balance?: number; pin?: string } = {}): Promise<ShopWithCustomer> {
+/** A new shop with its team, one customer (with a PIN and a balance charged by the owner, when given) and `kiosks` kiosks. */
+export async function shopWithCustomer(options: { balance?: number; pin?: string; kiosks?: number } = {}): Promise<ShopWithCustomer> {
   const shopWithStaff = await createShopWithStaff();
-  const customer = await createCustomer(shopWithStaff.owner, shopWithStaff.shop.id, { pin: options.pin });
-  if (options.balance) await charge(shopWithStaff.owner, customer.id, options.balance);
-  return { ...shopWithStaff, customer };
+  const { owner, shop } = shopWithStaff;
+  const customer = await createCustomer(owner, shop.id, { pin: options.pin });
+  if (options.balance) await charge(owner, customer.id, options.balance);
+  const kiosks = await Promise.all(Array.from({ length: options.kiosks ?? 0 }, (_, n) => registerKiosk(owner, shop.id, `키오스크 ${n + 1}`)));
+  return { ...shopWithStaff, customer, kiosks };
 }
 
 // The error contract: the status, the code, a request id that the response header repeats, and the

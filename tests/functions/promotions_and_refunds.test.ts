@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { db } from '../support/index.ts';
-import {
-  asStaff,
-  balanceOf,
-  callFunction,
-  charge,
-  expectError,
-  invoke,
-  ledgerCount,
-  newIdempotencyKey,
-  shopWithCustomer,
-  staffClient,
-} from './http.ts';
+import { asStaff, balanceOf, callFunction, charge, expectError, invoke, ledgerCount, newIdempotencyKey, shopWithCustomer, staffClient } from './http.ts';
 
 // The routes of issue 12 over HTTP: promotions, partial cancels, refund quote and refund, as each caller.
 

@@ -9,20 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { addMember, createShopWithStaff, createUser, db, stackEnv, type ShopWithStaff, type TestUser } from '../support/index.ts';
-import {
-  anonKey,
-  asKiosk,
-  asStaff,
-  callFunction,
-  charge,
-  createCustomer,
-  newIdempotencyKey,
-  registerKiosk,
-  uniquePhone,
-  type Caller,
-  type CustomerRecord,
-  type FunctionAnswer,
-} from './http.ts';
+import { anonKey, asKiosk, asStaff, callFunction, charge, createCustomer, newIdempotencyKey, registerKiosk, uniquePhone, type Caller, type CustomerRecord, type FunctionAnswer } from './http.ts';
 
 const COLUMNS = ['owner', 'manager', 'staff', "another shop's member", 'kiosk', 'anon'] as const;
 type Column = (typeof COLUMNS)[number];

@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createShopWithStaff } from '../support/index.ts';
-import {
-  asStaff,
-  balanceOf,
-  callFunction,
-  charge,
-  expectError,
-  invoke,
-  ledgerCount,
-  newIdempotencyKey,
-  shopWithCustomer,
-  staffClient,
-} from './http.ts';
+import { asStaff, balanceOf, callFunction, charge, expectError, invoke, ledgerCount, newIdempotencyKey, shopWithCustomer, staffClient } from './http.ts';
 
 const TRANSACTION_FIELDS = [
   'amount', 'balance_after', 'bonus_amount', 'bonus_balance_after', 'created_at', 'customer_id', 'id',

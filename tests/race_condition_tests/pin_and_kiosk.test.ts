@@ -1,29 +1,13 @@
 // Kiosks are where guessing and double payments happen: a burst of wrong PINs must lock the PIN after
 // exactly the shop's allowance, and a burst of payments must never spend more than the balance.
 import { describe, expect, it } from 'vitest';
-import {
-  asKiosk,
-  callFunction,
-  charge,
-  createCustomer,
-  newIdempotencyKey,
-  registerKiosk,
-} from '../functions/http.ts';
-import { createShopWithStaff, db } from '../support/index.ts';
+import { asKiosk, callFunction, newIdempotencyKey, shopWithCustomer } from '../functions/http.ts';
+import { db } from '../support/index.ts';
 import { IN_FLIGHT, atOnce, expectBooksBalance } from './at-once.ts';
 
 const RIGHT_PIN = '4821';
 const WRONG_PIN = '1234';
 const KIOSKS = 5;
-
-// A shop with five kiosks and one customer with a PIN and a balance.
-async function shopWithKiosks(balance: number) {
-  const { shop, owner } = await createShopWithStaff();
-  const customer = await createCustomer(owner, shop.id, { pin: RIGHT_PIN });
-  await charge(owner, customer.id, balance);
-  const kiosks = await Promise.all(Array.from({ length: KIOSKS }, (_, n) => registerKiosk(owner, shop.id, `키오스크 ${n + 1}`)));
-  return { shop, owner, customer, kiosks };
-}
 
 async function pinRow(customerId: string) {
   const { rows } = await db().query<{ failed_attempts: number; locked_until: Date | null; lock_minutes: number | null }>(
@@ -37,7 +21,7 @@ async function pinRow(customerId: string) {
 
 describe('concurrent PIN attempts and kiosk payments', () => {
   it('concurrent wrong PINs count exactly and lock after five, with no success after the lock', async () => {
-    const { customer, kiosks } = await shopWithKiosks(10_000);
+    const { customer, kiosks } = await shopWithCustomer({ balance: 10_000, pin: RIGHT_PIN, kiosks: KIOSKS });
 
     const wrong = await atOnce('50 wrong PINs from 5 kiosks', IN_FLIGHT, (index) =>
       callFunction('pin/verify', asKiosk(kiosks[index % KIOSKS]!.device_key), {
@@ -77,7 +61,7 @@ describe('concurrent PIN attempts and kiosk payments', () => {
   });
 
   it('concurrent kiosk payments by one customer never overspend', async () => {
-    const { customer, kiosks } = await shopWithKiosks(10_000);
+    const { customer, kiosks } = await shopWithCustomer({ balance: 10_000, pin: RIGHT_PIN, kiosks: KIOSKS });
 
     const { answers, outcomes } = await atOnce('50 kiosk payments of 1,000 on 10,000', IN_FLIGHT, (index) =>
       callFunction('kiosk/pay', asKiosk(kiosks[index % KIOSKS]!.device_key), {

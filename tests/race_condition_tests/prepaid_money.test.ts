@@ -2,17 +2,8 @@
 // together, a refund racing kiosk payments, and charges racing the end of their promotion. Each must
 // leave books that add up, in both parts, with no gap in the customer's sequence.
 import { describe, expect, it } from 'vitest';
-import {
-  asKiosk,
-  asStaff,
-  callFunction,
-  charge,
-  createCustomer,
-  newIdempotencyKey,
-  registerKiosk,
-  shopWithCustomer,
-} from '../functions/http.ts';
-import { createShopWithStaff, db } from '../support/index.ts';
+import { asKiosk, asStaff, callFunction, charge, newIdempotencyKey, shopWithCustomer } from '../functions/http.ts';
+import { db } from '../support/index.ts';
 import { IN_FLIGHT, atOnce, expectBooksBalance } from './at-once.ts';
 
 async function parts(customerId: string) {
@@ -51,10 +42,7 @@ describe('concurrent prepaid money', () => {
   });
 
   it('a refund racing 49 kiosk payments: the refund takes exactly what the payments before it left, and none is paid after', async () => {
-    const { shop, owner } = await createShopWithStaff();
-    const customer = await createCustomer(owner, shop.id, { pin: '4821' });
-    await charge(owner, customer.id, 100_000);
-    const kiosks = await Promise.all(Array.from({ length: 5 }, (_, n) => registerKiosk(owner, shop.id, `키오스크 ${n + 1}`)));
+    const { owner, customer, kiosks } = await shopWithCustomer({ balance: 100_000, pin: '4821', kiosks: 5 });
 
     const { answers, outcomes } = await atOnce('a refund and 49 kiosk payments', IN_FLIGHT, (index) =>
       index === 25

@@ -3,15 +3,7 @@
 // membership, and a close racing a charge or a kiosk payment never closes a customer with money left
 // nor lets money move on a closed one.
 import { describe, expect, it } from 'vitest';
-import {
-  asKiosk,
-  asStaff,
-  callFunction,
-  charge,
-  createCustomer,
-  newIdempotencyKey,
-  registerKiosk,
-} from '../functions/http.ts';
+import { asKiosk, asStaff, callFunction, charge, createCustomer, newIdempotencyKey, registerKiosk } from '../functions/http.ts';
 import { addMember, createShop, createShopWithStaff, createUser, db, uniqueEmail } from '../support/index.ts';
 import { IN_FLIGHT, atOnce, expectBooksBalance } from './at-once.ts';
 

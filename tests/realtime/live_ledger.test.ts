@@ -5,17 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createClient } from '@supabase/supabase-js';
 import type { Database } from '../../functions/_shared/database.types.ts';
 import { anonClient, clientOptions, db, serviceClient, stackEnv } from '../support/index.ts';
-import {
-  asKiosk,
-  asStaff,
-  callFunction,
-  charge,
-  createCustomer,
-  newIdempotencyKey,
-  registerKiosk,
-  signToken,
-  shopWithCustomer,
-} from '../functions/http.ts';
+import { asKiosk, asStaff, callFunction, charge, createCustomer, newIdempotencyKey, signToken, shopWithCustomer } from '../functions/http.ts';
 import { openScreen, type Screen } from './support.ts';
 
 const opened: Screen[] = [];
@@ -30,8 +20,8 @@ afterEach(async () => {
 });
 
 async function kioskShop() {
-  const setup = await shopWithCustomer({ balance: 10_000, pin: '2580' });
-  const { kiosk, device_key } = await registerKiosk(setup.owner, setup.shop.id);
+  const setup = await shopWithCustomer({ balance: 10_000, pin: '2580', kiosks: 1 });
+  const { kiosk, device_key } = setup.kiosks[0]!;
   return { ...setup, kiosk, deviceKey: device_key };
 }
 

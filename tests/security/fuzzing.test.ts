@@ -5,16 +5,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createShopWithStaff, stackEnv, type ShopWithStaff } from '../support/index.ts';
-import {
-  asStaff,
-  callFunction,
-  charge,
-  createCustomer,
-  newIdempotencyKey,
-  registerKiosk,
-  uniquePhone,
-  type CustomerRecord,
-} from '../functions/http.ts';
+import { asStaff, callFunction, charge, createCustomer, newIdempotencyKey, registerKiosk, uniquePhone, type CustomerRecord } from '../functions/http.ts';
 import {
   BAD_REQUEST_CODES,
   expectRefusal,

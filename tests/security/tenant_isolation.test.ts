@@ -5,20 +5,7 @@
 import { randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createShopWithStaff, db, stackEnv, type ShopWithStaff } from '../support/index.ts';
-import {
-  asKiosk,
-  asStaff,
-  callFunction,
-  charge,
-  createCustomer,
-  expectError,
-  newIdempotencyKey,
-  registerKiosk,
-  uniquePhone,
-  type Caller,
-  type CustomerRecord,
-  type FunctionAnswer,
-} from '../functions/http.ts';
+import { asKiosk, asStaff, callFunction, charge, createCustomer, expectError, newIdempotencyKey, registerKiosk, uniquePhone, type Caller, type CustomerRecord, type FunctionAnswer } from '../functions/http.ts';
 import { fingerprint, gatewayHeaders, send, type ShopsFingerprint } from './support.ts';
 
 const B_PIN = '7315';
