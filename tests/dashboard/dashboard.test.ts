@@ -104,46 +104,43 @@ const stressUnreconciled: LoadSummary = {
   balance_mismatches: null,
 };
 
-// As the bench writes reports/load/bench.json: its phases, each with a latency series.
+type PhaseFigures = Pick<LoadSummary, 'requests' | 'rps' | 'p50_ms' | 'p95_ms' | 'p99_ms' | 'error_rate' | 'balance_mismatches'>;
+
+// A 3-second phase of reports/load/bench.json, as the bench writes it, with its latency series.
+const benchPhase = (id: string, clients: number, startedAt: string, figures: PhaseFigures, series: unknown[]) => ({
+  scenario: `bench/${id}`,
+  shape: `closed loop, ${clients} clients`,
+  started_at: startedAt,
+  duration_ms: 3_000,
+  ...figures,
+  latency_series: series,
+});
+
 const bench = {
   scenario: 'bench',
   started_at: '2026-11-24T08:40:00.000Z',
   phases: [
-    {
-      scenario: 'bench/rpc-deduct',
-      shape: 'closed loop, 32 clients',
-      started_at: '2026-11-24T08:40:00.000Z',
-      duration_ms: 3_000,
-      requests: 9_000,
-      rps: 3_000,
-      p50_ms: 9.5,
-      p95_ms: 21.25,
-      p99_ms: 30.5,
-      error_rate: 0,
-      balance_mismatches: 0,
-      latency_series: [
+    benchPhase(
+      'rpc-deduct',
+      32,
+      '2026-11-24T08:40:00.000Z',
+      { requests: 9_000, rps: 3_000, p50_ms: 9.5, p95_ms: 21.25, p99_ms: 30.5, error_rate: 0, balance_mismatches: 0 },
+      [
         { t_s: 0, requests: 2_990, errors: 0, p50_ms: 9.25, p95_ms: 20.5, p99_ms: 29.75 },
         { t_s: 1, requests: 3_010, errors: 0, p50_ms: 9.5, p95_ms: 21.5, p99_ms: 30.25 },
         { t_s: 2, requests: 3_000, errors: 0, p50_ms: 9.75, p95_ms: 21.75, p99_ms: 31.5 },
       ],
-    },
-    {
-      scenario: 'bench/hot-customer',
-      shape: 'closed loop, 64 clients',
-      started_at: '2026-11-24T08:45:00.000Z',
-      duration_ms: 3_000,
-      requests: 270,
-      rps: 90,
-      p50_ms: 310.5,
-      p95_ms: 640.2,
-      p99_ms: 901.3,
-      error_rate: 0.0125,
-      balance_mismatches: 2,
-      latency_series: [
+    ),
+    benchPhase(
+      'hot-customer',
+      64,
+      '2026-11-24T08:45:00.000Z',
+      { requests: 270, rps: 90, p50_ms: 310.5, p95_ms: 640.2, p99_ms: 901.3, error_rate: 0.0125, balance_mismatches: 2 },
+      [
         { t_s: 0, requests: 88, errors: 1, p50_ms: 300, p95_ms: 620.5, p99_ms: 880 },
         { t_s: 1, requests: 92, errors: 2, p50_ms: 321, p95_ms: 660, p99_ms: 922.6 },
       ],
-    },
+    ),
   ],
 };
 

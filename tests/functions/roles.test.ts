@@ -42,6 +42,31 @@ const post = (route: string, body: unknown, acting: Acting, options: { method?: 
     idempotencyKey: options.money ? newIdempotencyKey() : undefined,
   }).then(outcome);
 
+/**
+ * One read through /rest/v1 as the caller: 'allowed' when the shop's row comes back, `200 no rows`
+ * when RLS hides it (a statement of a customer RLS hides answers 404 customer_not_found, its way of
+ * having no rows), else the status and `no rows`.
+ */
+async function restRead(acting: Acting, pathAndQuery: string, rpcArguments?: object): Promise<Outcome> {
+  const response = await fetch(`${stackEnv().API_URL}/rest/v1/${pathAndQuery}`, {
+    method: rpcArguments ? 'POST' : 'GET',
+    headers: {
+      apikey: anonKey(),
+      authorization: `Bearer ${acting.caller.token}`,
+      'content-type': 'application/json',
+      ...(acting.caller.kioskKey ? { 'x-kiosk-key': acting.caller.kioskKey } : {}),
+    },
+    body: rpcArguments ? JSON.stringify(rpcArguments) : undefined,
+  });
+  const body = (await response.json().catch(() => null)) as unknown;
+  if (rpcArguments) {
+    if (response.ok && (body as { closing?: unknown } | null)?.closing) return 'allowed';
+    if (response.status === 404 && (body as { code?: unknown } | null)?.code === 'customer_not_found') return '200 no rows';
+    return `${response.status} no rows`;
+  }
+  return response.ok && Array.isArray(body) && body.length >= 1 ? 'allowed' : `${response.status} no rows`;
+}
+
 const customerOf = (world: World, fields: { pin?: string } = {}) => createCustomer(world.owner, world.shop.id, fields);
 
 async function closedCustomer(world: World): Promise<CustomerRecord> {
@@ -65,15 +90,21 @@ const PROBES: Record<string, { kind: 'rest' | 'staff' | 'kiosk'; probe: Probe; u
     kind: 'rest',
     probe: async (world, acting) => {
       const customer = await customerOf(world);
-      const response = await fetch(`${stackEnv().API_URL}/rest/v1/customers?id=eq.${customer.id}&select=id`, {
-        headers: {
-          apikey: anonKey(),
-          authorization: `Bearer ${acting.caller.token}`,
-          ...(acting.caller.kioskKey ? { 'x-kiosk-key': acting.caller.kioskKey } : {}),
-        },
-      });
-      const rows = response.ok ? ((await response.json()) as unknown[]) : [];
-      return rows.length === 1 ? 'allowed' : `${response.status} no rows`;
+      await charge(world.owner, customer.id, 1_000);
+      await callFunction('promotions', asStaff(world.owner), { body: { shop_id: world.shop.id, min_charge: 50_000, bonus_amount: 1_000 } });
+      const shop = `shop_id=eq.${world.shop.id}`;
+      const reads = await Promise.all([
+        restRead(acting, `customers?id=eq.${customer.id}&select=id`),
+        restRead(acting, `transactions?customer_id=eq.${customer.id}&select=id`),
+        restRead(acting, `kiosks?${shop}&select=id`),
+        restRead(acting, `shop_members?${shop}&select=user_id`),
+        restRead(acting, `promotions?${shop}&select=id`),
+        restRead(acting, `shop_daily_summaries?${shop}&select=shop_id`),
+        restRead(acting, `shop_outstanding_balances?${shop}&select=shop_id`),
+        restRead(acting, 'rpc/customer_statement', { p_customer_id: customer.id }),
+      ]);
+      // One outcome when every read agrees; otherwise each read's, so that a failure names the one that differs.
+      return new Set(reads).size === 1 ? reads[0]! : (reads.join(' / ') as Outcome);
     },
   },
   'open a shop and become its first owner (`POST /shops`)': {
