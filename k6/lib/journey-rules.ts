@@ -152,7 +152,7 @@ export interface MadeMove<Customer> {
 
 /**
  * How many of its latest charges (or deducts) a driver keeps for the cancel journeys. The mix makes
- * five charges for each cancel and seven deducts for each partial cancel, and the cancel scenario
+ * five charges for each cancel and about seven deducts for each partial cancel, and the cancel scenario
  * alternates a top-up and its cancel, so a short window always has one to take; older moves are
  * forgotten, so a k6 VU's memory stays the same over an hour's soak.
  */
