@@ -1,0 +1,326 @@
+/**
+ * `npm run bench:shops`: how many money movements one shop can make, and many shops side by side,
+ * over SQL (the figures docs/scaling.md sizes nodes and shards with).
+ *
+ *   npm run bench:shops [-- --own-stack --clients 32 --duration 5 --warmup 1 --shops 1,10,100
+ *                          --customers 200 --transactions 100000 --movements-per-day 300
+ *                          --out reports/load/shops-scaling.json]
+ *
+ * Every point is `deduct_balance` of 10 KRW over `--clients` pg connections as service_role (phase 1
+ * of `npm run bench`), in a closed loop:
+ *   - the hot customer: every client on one customer, serialised by its row lock;
+ *   - for each count of shops (1, 10, 100): the same number of customers (`--customers`), spread
+ *     evenly over that many shops. Only the spread changes, so a cost shared by a shop's movements
+ *     (a lock or a hot row per shop) shows as 1 shop slower than 10 or 100; the 1-shop point is one
+ *     shop's whole traffic.
+ * After each point `reconcile_balances()` must return no row and the ledger must have gained exactly
+ * one row per acknowledged movement. Then it prints the ledger's bytes per row (heap and each index)
+ * with a year's growth for a shop of `--movements-per-day`, and the connections each process held.
+ *
+ * The arguments are the ones deduct_balance takes on every schema so far; when the function also
+ * takes `p_shop_id` (the schema re-keyed by shop for Citus, issue 16), the shop is passed by name, as
+ * a distributed function is routed by it.
+ *
+ * Which stack: see target.ts (the environment's, then `npm start`'s, else one of its own; with
+ * --own-stack always one of its own, generated with as many shops as the largest point).
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type pg from 'pg';
+import { PROJECT_ROOT } from '../../../stack/database.ts';
+import { readDatasetManifest, type DatasetManifest } from '../dataset_manifest.ts';
+import { CpuMeter } from './cpu.ts';
+import { openBooks, ownerOf, type BenchCustomer } from './fixture.ts';
+import { booksFailed, measurePhase, overSql } from './phase.ts';
+import type { PhaseReport } from './report.ts';
+import { FLOOR_AMOUNT, SQL_DEDUCT_REQUEST, sqlMoney } from './scenarios.ts';
+import { benchTarget } from './target.ts';
+
+interface Options {
+  clients: number;
+  durationS: number;
+  warmupS: number;
+  shopCounts: number[];
+  customers: number;
+  transactions: number;
+  movementsPerDay: number;
+  ownStack: boolean;
+  out: string;
+}
+
+function readOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      clients: { type: 'string', default: '32' },
+      duration: { type: 'string', default: '5' },
+      warmup: { type: 'string', default: '1' },
+      shops: { type: 'string', default: '1,10,100' },
+      customers: { type: 'string', default: '200' },
+      transactions: { type: 'string', default: '100000' },
+      'movements-per-day': { type: 'string', default: '300' },
+      'own-stack': { type: 'boolean', default: false },
+      out: { type: 'string', default: 'reports/load/shops-scaling.json' },
+    },
+  });
+  const integer = (name: string, raw: unknown, min: number, max: number): number => {
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${name} must be an integer in ${min}..${max}, got ${String(raw)}`);
+    return value;
+  };
+  const shopCounts = [...new Set(String(values.shops).split(',').map((n) => integer('shops', n.trim(), 1, 10_000)))].sort((a, b) => a - b);
+  const customers = integer('customers', values.customers, 1, 100_000);
+  if (shopCounts.at(-1)! > customers) throw new Error(`--customers (${customers}) must be at least the largest --shops (${shopCounts.at(-1)}): one customer a shop`);
+  return {
+    clients: integer('clients', values.clients, 1, 1000),
+    durationS: integer('duration', values.duration, 1, 3600),
+    warmupS: integer('warmup', values.warmup, 0, 600),
+    shopCounts,
+    customers,
+    transactions: integer('transactions', values.transactions, 0, 1_000_000_000),
+    movementsPerDay: integer('movements-per-day', values['movements-per-day'], 1, 10_000_000),
+    ownStack: Boolean(values['own-stack']),
+    out: path.resolve(PROJECT_ROOT, String(values.out)),
+  };
+}
+
+interface Point {
+  id: string;
+  title: string;
+  shops: number;
+  customers: BenchCustomer[];
+}
+
+/** The first `Math.ceil(customers / shops)` customers of each of the first `shops` shops, cut to `customers`. */
+function spread(manifest: DatasetManifest, shops: number, customers: number): BenchCustomer[] {
+  if (manifest.shops.length < shops) throw new Error(`the dataset has ${manifest.shops.length} shops, fewer than --shops asks (${shops}): use --own-stack`);
+  const perShop = Math.ceil(customers / shops);
+  const chosen: BenchCustomer[] = [];
+  for (let i = 0; i < perShop; i++) {
+    for (const shop of manifest.shops.slice(0, shops)) {
+      const c = shop.customers[i];
+      if (!c) throw new Error(`shop ${shop.id} of the dataset lists ${shop.customers.length} customers, fewer than ${perShop}: use --own-stack`);
+      if (chosen.length < customers) chosen.push({ id: c.id, shopId: shop.id, name: c.name, phone: c.phone, pin: c.pin });
+    }
+  }
+  return chosen;
+}
+
+function pointsOf(manifest: DatasetManifest, o: Options): Point[] {
+  const hot = spread(manifest, 1, 1);
+  return [
+    { id: 'shops-hot-customer', title: 'hot customer (one row lock)', shops: 1, customers: hot },
+    ...o.shopCounts.map((shops) => ({
+      id: `shops-${shops}`,
+      title: shops === 1 ? '1 shop (its whole traffic)' : `${shops} shops side by side`,
+      shops,
+      customers: spread(manifest, shops, o.customers),
+    })),
+  ];
+}
+
+/** Whether deduct_balance takes the shop (the re-keyed schema): then it is passed, by name. */
+async function takesShop(db: pg.Pool): Promise<boolean> {
+  const { rows } = await db.query<{ takes: boolean }>(
+    `select coalesce(bool_or('p_shop_id' = any(p.proargnames)), false) as takes
+       from pg_proc p where p.pronamespace = 'public'::regnamespace and p.proname = 'deduct_balance'`,
+  );
+  return rows[0]!.takes;
+}
+
+interface LedgerSize {
+  rows: number;
+  heap_bytes: number;
+  toast_bytes: number;
+  index_bytes: number;
+  total_bytes: number;
+  bytes_per_row: { heap: number; indexes: number; total: number };
+  indexes: { name: string; bytes: number; bytes_per_row: number }[];
+  per_shop_year: { movements_per_day: number; rows: number; bytes: number };
+}
+
+async function ledgerSize(db: pg.Pool, movementsPerDay: number): Promise<LedgerSize> {
+  const { rows } = await db.query<{ rows: string; heap: string; total: string; indexes: string }>(
+    `select (select count(*) from public.transactions) as rows,
+            pg_relation_size('public.transactions') as heap,
+            pg_indexes_size('public.transactions') as indexes,
+            pg_total_relation_size('public.transactions') as total`,
+  );
+  const { rows: indexes } = await db.query<{ name: string; bytes: string }>(
+    `select c.relname as name, pg_relation_size(i.indexrelid) as bytes
+       from pg_index i join pg_class c on c.oid = i.indexrelid
+      where i.indrelid = 'public.transactions'::regclass order by pg_relation_size(i.indexrelid) desc, c.relname`,
+  );
+  const count = Number(rows[0]!.rows);
+  const perRow = (bytes: number) => (count === 0 ? 0 : Math.round((bytes / count) * 10) / 10);
+  const [heap, indexBytes, total] = [Number(rows[0]!.heap), Number(rows[0]!.indexes), Number(rows[0]!.total)];
+  const yearRows = movementsPerDay * 365;
+  return {
+    rows: count,
+    heap_bytes: heap,
+    toast_bytes: total - heap - indexBytes,
+    index_bytes: indexBytes,
+    total_bytes: total,
+    bytes_per_row: { heap: perRow(heap), indexes: perRow(indexBytes), total: perRow(total) },
+    indexes: indexes.map((i) => ({ name: i.name, bytes: Number(i.bytes), bytes_per_row: perRow(Number(i.bytes)) })),
+    per_shop_year: { movements_per_day: movementsPerDay, rows: yearRows, bytes: Math.round(perRow(total) * yearRows) },
+  };
+}
+
+/** The connections to this database now, by who holds them (PostgREST, the auth and Realtime pool, ...). */
+async function connectionsByHolder(db: pg.Pool): Promise<{ holder: string; connections: number }[]> {
+  const { rows } = await db.query<{ holder: string; connections: string }>(
+    `select coalesce(nullif(application_name, ''), usename::text, backend_type) as holder, count(*) as connections
+       from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()
+      group by 1 order by 2 desc, 1`,
+  );
+  return rows.map((r) => ({ holder: r.holder, connections: Number(r.connections) }));
+}
+
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+async function main(): Promise<void> {
+  const o = readOptions(process.argv.slice(2));
+  const log = (line: string) => console.log(line);
+  const started = new Date();
+  const loadAverage = os.loadavg();
+  const largest = o.shopCounts.at(-1)!;
+  const perShop = Math.ceil(o.customers / o.shopCounts[0]!);
+  const target = await benchTarget(
+    {
+      ownStack: o.ownStack,
+      dataset: { shops: largest, customers: largest * perShop, transactions: o.transactions, sample: perShop },
+    },
+    log,
+  );
+  // Interrupted, a stack of its own is still stopped and removed (the signal may come more than once).
+  let stopping = false;
+  const interrupted = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    log(`\n${signal}: stopping...`);
+    void target.stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.on('SIGINT', interrupted);
+  process.on('SIGTERM', interrupted);
+  let books: pg.Pool | undefined;
+  let exitCode = 0;
+  try {
+    const manifest = readDatasetManifest(target.datasetPath);
+    const points = pointsOf(manifest, o);
+    const used = [...new Map(points.flatMap((p) => p.customers).map((c) => [c.id, c])).values()];
+    books = await openBooks(target, manifest, used, log);
+    const db = books;
+    const withShop = await takesShop(db);
+    const ownerOfShop = new Map(manifest.shops.map((shop) => [shop.id, ownerOf(shop)]));
+    const text = `select public.deduct_balance($1, $2, $3, $4, $5${withShop ? ', p_shop_id => $6' : ''}) as result`;
+    log(
+      `Benchmarking ${target.dbUrl.replace(/:[^:@/]*@/, ':***@')} (${target.origin}): ${manifest.shape.shops} shops, ` +
+        `${manifest.shape.transactions.toLocaleString('en')} generated transactions; ${text.replace(' as result', '')}; ` +
+        `${o.clients} connections, ${o.durationS} s a point after ${o.warmupS} s of warm-up.`,
+    );
+    const meter = CpuMeter.locate(target.apiUrl, target.dbUrl);
+    if (!meter) log("The stack's processes are not on this machine: no PostgreSQL CPU per movement.");
+
+    const reports: (PhaseReport & { shops: number; customers: number })[] = [];
+    for (const point of points) {
+      log(`\n${point.title}: ${point.customers.length} customers in ${point.shops} shop(s)`);
+      const { customers } = point;
+      const report = await measurePhase(
+        db,
+        {
+          id: point.id,
+          title: point.title,
+          path: 'select public.deduct_balance(...) over pg, as service_role',
+          run: () =>
+            overSql(target.dbUrl, o, (pool) =>
+              sqlMoney(pool, SQL_DEDUCT_REQUEST, text, () => {
+                const customer = customers[Math.floor(Math.random() * customers.length)]!;
+                const values: unknown[] = [ownerOfShop.get(customer.shopId), customer.id, FLOOR_AMOUNT, randomUUID(), null];
+                if (withShop) values.push(customer.shopId);
+                return values;
+              }),
+            ),
+        },
+        meter,
+      );
+      log(`    ${report.rps} movements/s, p50 ${report.p50_ms} ms, p95 ${report.p95_ms} ms, ${report.errors} errors, ${report.balance_mismatches} mismatches`);
+      reports.push({ ...report, shops: point.shops, customers: customers.length });
+    }
+
+    const size = await ledgerSize(db, o.movementsPerDay);
+    const connections = await connectionsByHolder(db);
+    const fewestShops = reports.find((r) => r.scenario === `bench/shops-${o.shopCounts[0]}`)!;
+    const pgCpu = (r: PhaseReport) => r.cpu?.ms_per_request.postgres ?? null;
+
+    log(`\nSQL deduct_balance of ${FLOOR_AMOUNT} KRW, ${o.clients} connections, closed loop, ${o.durationS} s a point; p_shop_id passed: ${withShop ? 'yes' : 'no (the function has none)'}`);
+    log('point                          shops  customers  movements/s   p50 ms   p95 ms  PG CPU ms/mv  ÷ first shops point  errors  mismatches  rows = acks');
+    for (const r of reports) {
+      const cpu = pgCpu(r);
+      log(
+        `${r.title.padEnd(30)} ${String(r.shops).padStart(5)} ${String(r.customers).padStart(10)} ${String(r.rps).padStart(12)} ` +
+          `${String(r.p50_ms).padStart(8)} ${String(r.p95_ms).padStart(8)} ${(cpu === null ? '-' : cpu.toFixed(3)).padStart(13)} ` +
+          `${(fewestShops.rps > 0 ? (r.rps / fewestShops.rps).toFixed(2) : '-').padStart(20)} ${String(r.errors).padStart(7)} ` +
+          `${String(r.balance_mismatches).padStart(11)} ${(r.ledger_rows_added === r.acknowledged_writes ? 'yes' : `NO ${r.ledger_rows_added}/${r.acknowledged_writes}`).padStart(12)}`,
+      );
+    }
+    const cpus = reports.map(pgCpu).filter((c): c is number => c !== null);
+    if (cpus.length > 0) {
+      const mean = cpus.reduce((a, b) => a + b, 0) / cpus.length;
+      log(
+        `PostgreSQL CPU per movement, mean of the points: ${mean.toFixed(3)} ms: at most ${Math.round(1000 / mean)} movements/s per core ` +
+          `of this machine's PostgreSQL alone (${os.cpus().length} cores here: ${Math.round((os.cpus().length * 1000) / mean)}/s), before any other process.`,
+      );
+    }
+
+    log(`\nLedger (public.transactions) after the run: ${size.rows.toLocaleString('en')} rows, ${mb(size.total_bytes)} in all`);
+    log(
+      `  bytes per row: heap ${size.bytes_per_row.heap}, indexes ${size.bytes_per_row.indexes}, total ${size.bytes_per_row.total} ` +
+        `(toast and maps ${size.toast_bytes.toLocaleString('en')} bytes)`,
+    );
+    for (const i of size.indexes) log(`    ${i.name.padEnd(52)} ${String(i.bytes_per_row).padStart(7)} bytes/row  ${mb(i.bytes)}`);
+    log(
+      `  a shop of ${o.movementsPerDay} movements a day: ${size.per_shop_year.rows.toLocaleString('en')} rows a year, ` +
+        `${mb(size.per_shop_year.bytes)} a year at ${size.bytes_per_row.total} bytes a row`,
+    );
+
+    log(`\nConnections to PostgreSQL after the run, by holder (the load itself used ${o.clients}, one per client, closed now; this run's books pool: 4):`);
+    for (const c of connections) log(`    ${c.holder.padEnd(30)} ${c.connections}`);
+
+    const report = {
+      scenario: 'shops-scaling',
+      started_at: started.toISOString(),
+      duration_ms: Date.now() - started.getTime(),
+      command: ['npm run bench:shops', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
+      stack: { origin: target.origin, api_url: target.apiUrl },
+      machine: {
+        cpus: os.cpus().length,
+        cpu_model: os.cpus()[0]?.model ?? 'unknown',
+        node: process.version,
+        load_average_at_start: loadAverage.map((n) => Math.round(n * 100) / 100),
+      },
+      dataset: manifest.shape,
+      options: { clients: o.clients, duration_s: o.durationS, warmup_s: o.warmupS, customers: o.customers, p_shop_id_passed: withShop },
+      phases: reports,
+      ledger: size,
+      connections,
+    };
+    await mkdir(path.dirname(o.out), { recursive: true });
+    await writeFile(o.out, `${JSON.stringify(report, null, 2)}\n`);
+    log(`\nWrote ${path.relative(process.cwd(), o.out)} (${Math.round(report.duration_ms / 1000)} s in all; load average at start ${report.machine.load_average_at_start.join(', ')}).`);
+    if (booksFailed(reports)) exitCode = 1;
+  } finally {
+    await books?.end();
+    await target.stop();
+  }
+  process.exitCode = exitCode;
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 1;
+});
