@@ -3,8 +3,8 @@
  * over SQL (the figures docs/scaling.md sizes nodes and shards with).
  *
  *   npm run bench:shops [-- --own-stack --clients 32 --duration 5 --warmup 1 --shops 1,10,100
- *                          --customers 200 --transactions 100000 --movements-per-day 300
- *                          --out reports/load/shops-scaling.json]
+ *                          --customers 200 --small-pool 8 --rounds 2 --transactions 100000
+ *                          --movements-per-day 300 --out reports/load/shops-scaling.json]
  *
  * Every point is `deduct_balance` of 10 KRW over `--clients` pg connections as service_role (phase 1
  * of `npm run bench`), in a closed loop:
@@ -28,6 +28,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type pg from 'pg';
 import { PROJECT_ROOT } from '../../../stack/database.ts';
@@ -47,6 +48,8 @@ interface Options {
   customers: number;
   transactions: number;
   movementsPerDay: number;
+  smallPool: number;
+  rounds: number;
   ownStack: boolean;
   out: string;
 }
@@ -63,6 +66,8 @@ function readOptions(argv: string[]): Options {
       customers: { type: 'string', default: '200' },
       transactions: { type: 'string', default: '100000' },
       'movements-per-day': { type: 'string', default: '300' },
+      'small-pool': { type: 'string', default: '8' },
+      rounds: { type: 'string', default: '2' },
       'own-stack': { type: 'boolean', default: false },
       out: { type: 'string', default: 'reports/load/shops-scaling.json' },
     },
@@ -83,6 +88,8 @@ function readOptions(argv: string[]): Options {
     customers,
     transactions: integer('transactions', values.transactions, 0, 1_000_000_000),
     movementsPerDay: integer('movements-per-day', values['movements-per-day'], 1, 10_000_000),
+    smallPool: integer('small-pool', values['small-pool'], 0, 1000),
+    rounds: integer('rounds', values.rounds, 1, 20),
     ownStack: Boolean(values['own-stack']),
     out: path.resolve(PROJECT_ROOT, String(values.out)),
   };
@@ -92,6 +99,7 @@ interface Point {
   id: string;
   title: string;
   shops: number;
+  clients: number;
   customers: BenchCustomer[];
 }
 
@@ -111,17 +119,48 @@ function spread(manifest: DatasetManifest, shops: number, customers: number): Be
 }
 
 function pointsOf(manifest: DatasetManifest, o: Options): Point[] {
-  const hot = spread(manifest, 1, 1);
+  const largest = o.shopCounts.at(-1)!;
   return [
-    { id: 'shops-hot-customer', title: 'hot customer (one row lock)', shops: 1, customers: hot },
+    { id: 'shops-hot-customer', title: 'hot customer (one row lock)', shops: 1, clients: o.clients, customers: spread(manifest, 1, 1) },
     ...o.shopCounts.map((shops) => ({
       id: `shops-${shops}`,
       title: shops === 1 ? '1 shop (its whole traffic)' : `${shops} shops side by side`,
       shops,
+      clients: o.clients,
       customers: spread(manifest, shops, o.customers),
     })),
+    // The same work over a pool the size Supavisor would give a small node: do fewer connections carry it?
+    ...(o.smallPool > 0
+      ? [{ id: `shops-${largest}-pool-${o.smallPool}`, title: `${largest} shops, ${o.smallPool} connections`, shops: largest, clients: o.smallPool, customers: spread(manifest, largest, o.customers) }]
+      : []),
   ];
 }
+
+/** The most connections each holder had open while `during` ran, sampled every 200 ms. */
+async function peakConnections<T>(db: pg.Pool, during: () => Promise<T>): Promise<{ result: T; peak: Map<string, number> }> {
+  const peak = new Map<string, number>();
+  let running = true;
+  const sampler = (async () => {
+    while (running) {
+      for (const { holder, connections } of await connectionsByHolder(db)) peak.set(holder, Math.max(peak.get(holder) ?? 0, connections));
+      await sleep(200);
+    }
+  })();
+  try {
+    return { result: await during(), peak };
+  } finally {
+    running = false;
+    await sampler;
+  }
+}
+
+/** The median, to 3 decimals. */
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  const value = sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  return Math.round(value * 1000) / 1000;
+};
 
 /** Whether deduct_balance takes the shop (the re-keyed schema): then it is passed, by name. */
 async function takesShop(db: pg.Pool): Promise<boolean> {
@@ -174,7 +213,7 @@ async function ledgerSize(db: pg.Pool, movementsPerDay: number): Promise<LedgerS
 /** The connections to this database now, by who holds them (PostgREST, the auth and Realtime pool, ...). */
 async function connectionsByHolder(db: pg.Pool): Promise<{ holder: string; connections: number }[]> {
   const { rows } = await db.query<{ holder: string; connections: string }>(
-    `select coalesce(nullif(application_name, ''), usename::text, backend_type) as holder, count(*) as connections
+    `select coalesce(nullif(application_name, ''), usename::text, backend_type, 'unknown') as holder, count(*) as connections
        from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()
       group by 1 order by 2 desc, 1`,
   );
@@ -226,54 +265,83 @@ async function main(): Promise<void> {
     const meter = CpuMeter.locate(target.apiUrl, target.dbUrl);
     if (!meter) log("The stack's processes are not on this machine: no PostgreSQL CPU per movement.");
 
-    const reports: (PhaseReport & { shops: number; customers: number })[] = [];
-    for (const point of points) {
-      log(`\n${point.title}: ${point.customers.length} customers in ${point.shops} shop(s)`);
-      const { customers } = point;
-      const report = await measurePhase(
-        db,
-        {
-          id: point.id,
-          title: point.title,
-          path: 'select public.deduct_balance(...) over pg, as service_role',
-          run: () =>
-            overSql(target.dbUrl, o, (pool) =>
-              sqlMoney(pool, SQL_DEDUCT_REQUEST, text, () => {
-                const customer = customers[Math.floor(Math.random() * customers.length)]!;
-                const values: unknown[] = [ownerOfShop.get(customer.shopId), customer.id, FLOOR_AMOUNT, randomUUID(), null];
-                if (withShop) values.push(customer.shopId);
-                return values;
-              }),
-            ),
-        },
-        meter,
-      );
-      log(`    ${report.rps} movements/s, p50 ${report.p50_ms} ms, p95 ${report.p95_ms} ms, ${report.errors} errors, ${report.balance_mismatches} mismatches`);
-      reports.push({ ...report, shops: point.shops, customers: customers.length });
+    type PointReport = PhaseReport & { point: string; round: number; shops: number; customers: number; clients: number };
+    const reports: PointReport[] = [];
+    const peak = new Map<string, number>();
+    for (let round = 1; round <= o.rounds; round++) {
+      for (const point of points) {
+        log(`\n${point.title}, round ${round}: ${point.customers.length} customers in ${point.shops} shop(s), ${point.clients} connections`);
+        const { customers } = point;
+        const { result: report, peak: seen } = await peakConnections(db, () =>
+          measurePhase(
+            db,
+            {
+              id: point.id,
+              title: point.title,
+              path: 'select public.deduct_balance(...) over pg, as service_role',
+              run: () =>
+                overSql(target.dbUrl, { ...o, clients: point.clients }, (pool) =>
+                  sqlMoney(pool, SQL_DEDUCT_REQUEST, text, () => {
+                    const customer = customers[Math.floor(Math.random() * customers.length)]!;
+                    const values: unknown[] = [ownerOfShop.get(customer.shopId), customer.id, FLOOR_AMOUNT, randomUUID(), null];
+                    if (withShop) values.push(customer.shopId);
+                    return values;
+                  }),
+                ),
+            },
+            meter,
+          ),
+        );
+        for (const [holder, count] of seen) peak.set(holder, Math.max(peak.get(holder) ?? 0, count));
+        log(`    ${report.rps} movements/s, p50 ${report.p50_ms} ms, p95 ${report.p95_ms} ms, ${report.errors} errors, ${report.balance_mismatches} mismatches`);
+        reports.push({ ...report, point: point.id, round, shops: point.shops, customers: customers.length, clients: point.clients });
+      }
     }
 
     const size = await ledgerSize(db, o.movementsPerDay);
-    const connections = await connectionsByHolder(db);
-    const fewestShops = reports.find((r) => r.scenario === `bench/shops-${o.shopCounts[0]}`)!;
+    const base = `shops-${o.shopCounts[0]}`;
+    const baseOf = (r: PointReport) => reports.find((b) => b.point === base && b.round === r.round)!;
+    const ratioOf = (r: PointReport) => (baseOf(r).rps > 0 ? Math.round((r.rps / baseOf(r).rps) * 100) / 100 : null);
     const pgCpu = (r: PhaseReport) => r.cpu?.ms_per_request.postgres ?? null;
 
-    log(`\nSQL deduct_balance of ${FLOOR_AMOUNT} KRW, ${o.clients} connections, closed loop, ${o.durationS} s a point; p_shop_id passed: ${withShop ? 'yes' : 'no (the function has none)'}`);
-    log('point                          shops  customers  movements/s   p50 ms   p95 ms  PG CPU ms/mv  ÷ first shops point  errors  mismatches  rows = acks');
+    log(`\nSQL deduct_balance of ${FLOOR_AMOUNT} KRW, closed loop, ${o.durationS} s a point after ${o.warmupS} s of warm-up, ${o.rounds} round(s); p_shop_id passed: ${withShop ? 'yes' : 'no (the function has none)'}`);
+    log(`point                            round  shops  customers  conns  movements/s   p50 ms   p95 ms  PG CPU ms/mv  ÷ ${base.replace('shops-', '')} shop(s)  errors  mismatches  rows = acks`);
     for (const r of reports) {
       const cpu = pgCpu(r);
       log(
-        `${r.title.padEnd(30)} ${String(r.shops).padStart(5)} ${String(r.customers).padStart(10)} ${String(r.rps).padStart(12)} ` +
-          `${String(r.p50_ms).padStart(8)} ${String(r.p95_ms).padStart(8)} ${(cpu === null ? '-' : cpu.toFixed(3)).padStart(13)} ` +
-          `${(fewestShops.rps > 0 ? (r.rps / fewestShops.rps).toFixed(2) : '-').padStart(20)} ${String(r.errors).padStart(7)} ` +
-          `${String(r.balance_mismatches).padStart(11)} ${(r.ledger_rows_added === r.acknowledged_writes ? 'yes' : `NO ${r.ledger_rows_added}/${r.acknowledged_writes}`).padStart(12)}`,
+        `${r.title.padEnd(32)} ${String(r.round).padStart(6)} ${String(r.shops).padStart(6)} ${String(r.customers).padStart(10)} ${String(r.clients).padStart(6)} ` +
+          `${String(r.rps).padStart(12)} ${String(r.p50_ms).padStart(8)} ${String(r.p95_ms).padStart(8)} ${(cpu === null ? '-' : cpu.toFixed(3)).padStart(13)} ` +
+          `${String(ratioOf(r) ?? '-').padStart(15)} ${String(r.errors).padStart(7)} ${String(r.balance_mismatches).padStart(11)} ` +
+          `${(r.ledger_rows_added === r.acknowledged_writes ? 'yes' : `NO ${r.ledger_rows_added}/${r.acknowledged_writes}`).padStart(12)}`,
       );
     }
-    const cpus = reports.map(pgCpu).filter((c): c is number => c !== null);
-    if (cpus.length > 0) {
-      const mean = cpus.reduce((a, b) => a + b, 0) / cpus.length;
+    log('\nmedian over the rounds:');
+    const summary = points.map((point) => {
+      const rows = reports.filter((r) => r.point === point.id);
+      const ratios = rows.map(ratioOf).filter((x): x is number => x !== null);
+      const cpus = rows.map(pgCpu).filter((x): x is number => x !== null);
+      const line = {
+        point: point.id,
+        title: point.title,
+        rps: median(rows.map((r) => r.rps)),
+        p95_ms: median(rows.map((r) => r.p95_ms ?? 0)),
+        pg_cpu_ms: cpus.length ? median(cpus) : null,
+        ratio_to_base: ratios.length ? median(ratios) : null,
+        ratios,
+      };
       log(
-        `PostgreSQL CPU per movement, mean of the points: ${mean.toFixed(3)} ms: at most ${Math.round(1000 / mean)} movements/s per core ` +
-          `of this machine's PostgreSQL alone (${os.cpus().length} cores here: ${Math.round((os.cpus().length * 1000) / mean)}/s), before any other process.`,
+        `  ${point.title.padEnd(32)} ${String(line.rps).padStart(8)} movements/s, p95 ${line.p95_ms} ms, PG CPU ${line.pg_cpu_ms ?? '-'} ms a movement, ` +
+          `÷ ${base.replace('shops-', '')} shop(s) ${line.ratio_to_base ?? '-'} (rounds: ${ratios.join(', ')})`,
+      );
+      return line;
+    });
+    // The hot customer waits on one row lock: its CPU per movement is not the work a movement needs.
+    const spreadCpu = reports.filter((r) => r.point !== 'shops-hot-customer').map(pgCpu).filter((c): c is number => c !== null);
+    if (spreadCpu.length > 0) {
+      const cpu = median(spreadCpu);
+      log(
+        `PostgreSQL CPU per movement spread over customers (median of the shops points): ${cpu.toFixed(3)} ms, so at most ` +
+          `${Math.round(1000 / cpu)} movements/s per core for PostgreSQL alone (${os.cpus().length} cores here: ${Math.round((os.cpus().length * 1000) / cpu)}/s).`,
       );
     }
 
@@ -288,8 +356,9 @@ async function main(): Promise<void> {
         `${mb(size.per_shop_year.bytes)} a year at ${size.bytes_per_row.total} bytes a row`,
     );
 
-    log(`\nConnections to PostgreSQL after the run, by holder (the load itself used ${o.clients}, one per client, closed now; this run's books pool: 4):`);
-    for (const c of connections) log(`    ${c.holder.padEnd(30)} ${c.connections}`);
+    log('\nConnections to PostgreSQL, the most each holder had open at once during the points (sampled every 200 ms; pools open lazily):');
+    for (const [holder, count] of [...peak].sort((x, y) => y[1] - x[1])) log(`    ${holder.padEnd(30)} ${count}`);
+    log(`  comings-bench is this benchmark: one connection per client (${o.clients}, ${o.smallPool} in the small-pool point) plus its books pool (at most 4).`);
 
     const report = {
       scenario: 'shops-scaling',
@@ -304,10 +373,11 @@ async function main(): Promise<void> {
         load_average_at_start: loadAverage.map((n) => Math.round(n * 100) / 100),
       },
       dataset: manifest.shape,
-      options: { clients: o.clients, duration_s: o.durationS, warmup_s: o.warmupS, customers: o.customers, p_shop_id_passed: withShop },
+      options: { clients: o.clients, small_pool: o.smallPool, rounds: o.rounds, duration_s: o.durationS, warmup_s: o.warmupS, customers: o.customers, p_shop_id_passed: withShop },
       phases: reports,
+      summary,
       ledger: size,
-      connections,
+      peak_connections: Object.fromEntries(peak),
     };
     await mkdir(path.dirname(o.out), { recursive: true });
     await writeFile(o.out, `${JSON.stringify(report, null, 2)}\n`);
