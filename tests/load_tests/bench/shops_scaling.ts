@@ -30,7 +30,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import type pg from 'pg';
+import pg from 'pg';
 import { PROJECT_ROOT } from '../../../stack/database.ts';
 import { readDatasetManifest, type DatasetManifest } from '../dataset_manifest.ts';
 import { CpuMeter } from './cpu.ts';
@@ -136,13 +136,13 @@ function pointsOf(manifest: DatasetManifest, o: Options): Point[] {
   ];
 }
 
-/** The most connections each holder had open while `during` ran, sampled every 200 ms. */
-async function peakConnections<T>(db: pg.Pool, during: () => Promise<T>): Promise<{ result: T; peak: Map<string, number> }> {
+/** The most connections each holder had open while `during` ran, sampled every 200 ms over `watcher`'s one connection. */
+async function peakConnections<T>(watcher: pg.Client, during: () => Promise<T>): Promise<{ result: T; peak: Map<string, number> }> {
   const peak = new Map<string, number>();
   let running = true;
   const sampler = (async () => {
     while (running) {
-      for (const { holder, connections } of await connectionsByHolder(db)) peak.set(holder, Math.max(peak.get(holder) ?? 0, connections));
+      for (const { holder, connections } of await connectionsByHolder(watcher)) peak.set(holder, Math.max(peak.get(holder) ?? 0, connections));
       await sleep(200);
     }
   })();
@@ -210,8 +210,11 @@ async function ledgerSize(db: pg.Pool, movementsPerDay: number): Promise<LedgerS
   };
 }
 
-/** The connections to this database now, by who holds them (PostgREST, the auth and Realtime pool, ...). */
-async function connectionsByHolder(db: pg.Pool): Promise<{ holder: string; connections: number }[]> {
+/**
+ * The connections to this database now, by who holds them (PostgREST, the auth and Realtime pool, ...),
+ * but the asking one. As the database URL's user: the service role would not see other roles' sessions.
+ */
+async function connectionsByHolder(db: pg.Client): Promise<{ holder: string; connections: number }[]> {
   const { rows } = await db.query<{ holder: string; connections: string }>(
     `select coalesce(nullif(application_name, ''), usename::text, backend_type, 'unknown') as holder, count(*) as connections
        from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()
@@ -247,12 +250,15 @@ async function main(): Promise<void> {
   process.on('SIGINT', interrupted);
   process.on('SIGTERM', interrupted);
   let books: pg.Pool | undefined;
+  const watcher = new pg.Client({ connectionString: target.dbUrl, application_name: 'comings-bench-watch' });
+  watcher.on('error', () => undefined);
   let exitCode = 0;
   try {
     const manifest = readDatasetManifest(target.datasetPath);
     const points = pointsOf(manifest, o);
     const used = [...new Map(points.flatMap((p) => p.customers).map((c) => [c.id, c])).values()];
     books = await openBooks(target, manifest, used, log);
+    await watcher.connect();
     const db = books;
     const withShop = await takesShop(db);
     const ownerOfShop = new Map(manifest.shops.map((shop) => [shop.id, ownerOf(shop)]));
@@ -272,7 +278,7 @@ async function main(): Promise<void> {
       for (const point of points) {
         log(`\n${point.title}, round ${round}: ${point.customers.length} customers in ${point.shops} shop(s), ${point.clients} connections`);
         const { customers } = point;
-        const { result: report, peak: seen } = await peakConnections(db, () =>
+        const { result: report, peak: seen } = await peakConnections(watcher, () =>
           measurePhase(
             db,
             {
@@ -385,6 +391,7 @@ async function main(): Promise<void> {
     if (booksFailed(reports)) exitCode = 1;
   } finally {
     await books?.end();
+    await watcher.end().catch(() => undefined);
     await target.stop();
   }
   process.exitCode = exitCode;
