@@ -14,7 +14,8 @@
  *     (a lock or a hot row per shop) shows as 1 shop slower than 10 or 100; the 1-shop point is one
  *     shop's whole traffic.
  * After each point `reconcile_balances()` must return no row and the ledger must have gained exactly
- * one row per acknowledged movement. Then it prints the ledger's bytes per row (heap and each index)
+ * one row per acknowledged movement. Each point also gives PostgreSQL's CPU per movement (/proc, as
+ * `npm run bench` reads it) and the WAL written per movement (checkpoints' full pages included). Then it prints the ledger's bytes per row (heap and each index)
  * with a year's growth for a shop of `--movements-per-day`, and the connections each process held.
  *
  * The arguments are the ones deduct_balance takes on every schema so far; when the function also
@@ -154,6 +155,17 @@ async function peakConnections<T>(watcher: pg.Client, during: () => Promise<T>):
   }
 }
 
+/** Where the WAL is now: each point's WAL per movement is the difference over the rows it added. */
+async function walPosition(db: pg.Client): Promise<string> {
+  const { rows } = await db.query<{ lsn: string }>('select pg_current_wal_insert_lsn()::text as lsn');
+  return rows[0]!.lsn;
+}
+
+async function walBytesSince(db: pg.Client, lsn: string): Promise<number> {
+  const { rows } = await db.query<{ bytes: string }>('select pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1::pg_lsn) as bytes', [lsn]);
+  return Number(rows[0]!.bytes);
+}
+
 /** The median, to 3 decimals. */
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -271,13 +283,14 @@ async function main(): Promise<void> {
     const meter = CpuMeter.locate(target.apiUrl, target.dbUrl);
     if (!meter) log("The stack's processes are not on this machine: no PostgreSQL CPU per movement.");
 
-    type PointReport = PhaseReport & { point: string; round: number; shops: number; customers: number; clients: number };
+    type PointReport = PhaseReport & { point: string; round: number; shops: number; customers: number; clients: number; wal_bytes_per_movement: number | null };
     const reports: PointReport[] = [];
     const peak = new Map<string, number>();
     for (let round = 1; round <= o.rounds; round++) {
       for (const point of points) {
         log(`\n${point.title}, round ${round}: ${point.customers.length} customers in ${point.shops} shop(s), ${point.clients} connections`);
         const { customers } = point;
+        const walBefore = await walPosition(watcher);
         const { result: report, peak: seen } = await peakConnections(watcher, () =>
           measurePhase(
             db,
@@ -298,9 +311,11 @@ async function main(): Promise<void> {
             meter,
           ),
         );
+        const walBytes = await walBytesSince(watcher, walBefore);
+        const walPerMovement = report.ledger_rows_added > 0 ? Math.round(walBytes / report.ledger_rows_added) : null;
         for (const [holder, count] of seen) peak.set(holder, Math.max(peak.get(holder) ?? 0, count));
         log(`    ${report.rps} movements/s, p50 ${report.p50_ms} ms, p95 ${report.p95_ms} ms, ${report.errors} errors, ${report.balance_mismatches} mismatches`);
-        reports.push({ ...report, point: point.id, round, shops: point.shops, customers: customers.length, clients: point.clients });
+        reports.push({ ...report, point: point.id, round, shops: point.shops, customers: customers.length, clients: point.clients, wal_bytes_per_movement: walPerMovement });
       }
     }
 
@@ -311,13 +326,13 @@ async function main(): Promise<void> {
     const pgCpu = (r: PhaseReport) => r.cpu?.ms_per_request.postgres ?? null;
 
     log(`\nSQL deduct_balance of ${FLOOR_AMOUNT} KRW, closed loop, ${o.durationS} s a point after ${o.warmupS} s of warm-up, ${o.rounds} round(s); p_shop_id passed: ${withShop ? 'yes' : 'no (the function has none)'}`);
-    log(`point                            round  shops  customers  conns  movements/s   p50 ms   p95 ms  PG CPU ms/mv  ÷ ${base.replace('shops-', '')} shop(s)  errors  mismatches  rows = acks`);
+    log(`point                            round  shops  customers  conns  movements/s   p50 ms   p95 ms  PG CPU ms/mv  WAL B/mv  ÷ ${base.replace('shops-', '')} shop(s)  errors  mismatches  rows = acks`);
     for (const r of reports) {
       const cpu = pgCpu(r);
       log(
         `${r.title.padEnd(32)} ${String(r.round).padStart(6)} ${String(r.shops).padStart(6)} ${String(r.customers).padStart(10)} ${String(r.clients).padStart(6)} ` +
           `${String(r.rps).padStart(12)} ${String(r.p50_ms).padStart(8)} ${String(r.p95_ms).padStart(8)} ${(cpu === null ? '-' : cpu.toFixed(3)).padStart(13)} ` +
-          `${String(ratioOf(r) ?? '-').padStart(15)} ${String(r.errors).padStart(7)} ${String(r.balance_mismatches).padStart(11)} ` +
+          `${String(r.wal_bytes_per_movement ?? '-').padStart(9)} ${String(ratioOf(r) ?? '-').padStart(15)} ${String(r.errors).padStart(7)} ${String(r.balance_mismatches).padStart(11)} ` +
           `${(r.ledger_rows_added === r.acknowledged_writes ? 'yes' : `NO ${r.ledger_rows_added}/${r.acknowledged_writes}`).padStart(12)}`,
       );
     }
@@ -326,17 +341,19 @@ async function main(): Promise<void> {
       const rows = reports.filter((r) => r.point === point.id);
       const ratios = rows.map(ratioOf).filter((x): x is number => x !== null);
       const cpus = rows.map(pgCpu).filter((x): x is number => x !== null);
+      const wal = rows.map((r) => r.wal_bytes_per_movement).filter((x): x is number => x !== null);
       const line = {
         point: point.id,
         title: point.title,
         rps: median(rows.map((r) => r.rps)),
         p95_ms: median(rows.map((r) => r.p95_ms ?? 0)),
         pg_cpu_ms: cpus.length ? median(cpus) : null,
+        wal_bytes_per_movement: wal.length ? median(wal) : null,
         ratio_to_base: ratios.length ? median(ratios) : null,
         ratios,
       };
       log(
-        `  ${point.title.padEnd(32)} ${String(line.rps).padStart(8)} movements/s, p95 ${line.p95_ms} ms, PG CPU ${line.pg_cpu_ms ?? '-'} ms a movement, ` +
+        `  ${point.title.padEnd(32)} ${String(line.rps).padStart(8)} movements/s, p95 ${line.p95_ms} ms, PG CPU ${line.pg_cpu_ms ?? '-'} ms and WAL ${line.wal_bytes_per_movement ?? '-'} bytes a movement, ` +
           `÷ ${base.replace('shops-', '')} shop(s) ${line.ratio_to_base ?? '-'} (rounds: ${ratios.join(', ')})`,
       );
       return line;
