@@ -33,23 +33,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { PROJECT_ROOT } from '../../../stack/database.ts';
-import { readDatasetManifest, type DatasetManifest } from '../dataset_manifest.ts';
+import { readDatasetManifest } from '../dataset_manifest.ts';
 import { CpuMeter } from './cpu.ts';
-import { openBooks, ownerOf, type BenchCustomer } from './fixture.ts';
+import { openBooks, ownerOf } from './fixture.ts';
 import { booksFailed, measurePhase, overSql } from './phase.ts';
 import type { PhaseReport } from './report.ts';
 import { FLOOR_AMOUNT, SQL_DEDUCT_REQUEST, sqlMoney } from './scenarios.ts';
+import { median, pointsOf, type PointOptions } from './shops_points.ts';
 import { benchTarget } from './target.ts';
 
-interface Options {
-  clients: number;
+interface Options extends PointOptions {
   durationS: number;
   warmupS: number;
-  shopCounts: number[];
-  customers: number;
   transactions: number;
   movementsPerDay: number;
-  smallPool: number;
   rounds: number;
   ownStack: boolean;
   out: string;
@@ -96,47 +93,6 @@ function readOptions(argv: string[]): Options {
   };
 }
 
-interface Point {
-  id: string;
-  title: string;
-  shops: number;
-  clients: number;
-  customers: BenchCustomer[];
-}
-
-/** The first `Math.ceil(customers / shops)` customers of each of the first `shops` shops, cut to `customers`. */
-function spread(manifest: DatasetManifest, shops: number, customers: number): BenchCustomer[] {
-  if (manifest.shops.length < shops) throw new Error(`the dataset has ${manifest.shops.length} shops, fewer than --shops asks (${shops}): use --own-stack`);
-  const perShop = Math.ceil(customers / shops);
-  const chosen: BenchCustomer[] = [];
-  for (let i = 0; i < perShop; i++) {
-    for (const shop of manifest.shops.slice(0, shops)) {
-      const c = shop.customers[i];
-      if (!c) throw new Error(`shop ${shop.id} of the dataset lists ${shop.customers.length} customers, fewer than ${perShop}: use --own-stack`);
-      if (chosen.length < customers) chosen.push({ id: c.id, shopId: shop.id, name: c.name, phone: c.phone, pin: c.pin });
-    }
-  }
-  return chosen;
-}
-
-function pointsOf(manifest: DatasetManifest, o: Options): Point[] {
-  const largest = o.shopCounts.at(-1)!;
-  return [
-    { id: 'shops-hot-customer', title: 'hot customer (one row lock)', shops: 1, clients: o.clients, customers: spread(manifest, 1, 1) },
-    ...o.shopCounts.map((shops) => ({
-      id: `shops-${shops}`,
-      title: shops === 1 ? '1 shop (its whole traffic)' : `${shops} shops side by side`,
-      shops,
-      clients: o.clients,
-      customers: spread(manifest, shops, o.customers),
-    })),
-    // The same work over a pool the size Supavisor would give a small node: do fewer connections carry it?
-    ...(o.smallPool > 0
-      ? [{ id: `shops-${largest}-pool-${o.smallPool}`, title: `${largest} shops, ${o.smallPool} connections`, shops: largest, clients: o.smallPool, customers: spread(manifest, largest, o.customers) }]
-      : []),
-  ];
-}
-
 /** The most connections each holder had open while `during` ran, sampled every 200 ms over `watcher`'s one connection. */
 async function peakConnections<T>(watcher: pg.Client, during: () => Promise<T>): Promise<{ result: T; peak: Map<string, number> }> {
   const peak = new Map<string, number>();
@@ -166,13 +122,6 @@ async function walBytesSince(db: pg.Client, lsn: string): Promise<number> {
   return Number(rows[0]!.bytes);
 }
 
-/** The median, to 3 decimals. */
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  const value = sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-  return Math.round(value * 1000) / 1000;
-};
 
 /** Whether deduct_balance takes the shop (the re-keyed schema): then it is passed, by name. */
 async function takesShop(db: pg.Pool): Promise<boolean> {
