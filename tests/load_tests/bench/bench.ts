@@ -12,13 +12,14 @@
 import os from 'node:os';
 import path from 'node:path';
 import { invocation, machineFacts, readCommandLine, runScript, writeReport } from '../command_line.ts';
-import { CpuMeter, cpuProfile } from './cpu.ts';
+import { CpuMeter } from './cpu.ts';
 import type pg from 'pg';
 import { createBareDeduct, dropLiveScratchSchemas } from './bare.ts';
 import { closedLoop, openLoop, type Iteration, type Measured } from './driver.ts';
-import { ledgerRowCount, mismatchCount, serviceRolePool, setUp, type Fixture } from './fixture.ts';
+import { setUp, type Fixture } from './fixture.ts';
 import { HttpClient } from './http.ts';
-import { cpuAccountingWarnings, formatReport, judgeSeedCriteria, ratiosOf, targetsOf, type BenchReport, type PhaseReport } from './report.ts';
+import { booksFailed, measurePhase, overSql as overSqlConnections, type PhaseRun } from './phase.ts';
+import { cpuAccountingWarnings, formatReport, ratiosOf, targetsOf, type BenchReport, type PhaseReport } from './report.ts';
 import * as scenario from './scenarios.ts';
 import { benchTarget } from './target.ts';
 
@@ -36,15 +37,6 @@ interface Options {
 /** The most requests the open loop lets wait on the stack at once before due ones queue here. */
 const OPEN_LOOP_MAX_IN_FLIGHT = 256;
 
-interface PhaseRun {
-  measured: Measured;
-  shape: string;
-  /** PostgreSQL backends of the connections the phase opened and closed: the CPU reading waits for them to end. */
-  backends?: number[];
-  /** A phase that writes a ledger of its own (the bare deduct) counts its rows and balances itself. */
-  books?: { ledger_rows_added: number; balance_mismatches: number };
-}
-
 interface Phase {
   id: string;
   title: string;
@@ -53,17 +45,8 @@ interface Phase {
 }
 
 /** A closed loop over `clients` pg connections as service_role, the same for every SQL phase. */
-async function overSql(fx: Fixture, o: Options, build: (db: pg.Pool) => Iteration): Promise<PhaseRun> {
-  const db = serviceRolePool(fx.target.dbUrl, o.clients);
-  const backends: number[] = [];
-  db.on('connect', (client) => backends.push((client as unknown as { processID: number }).processID));
-  try {
-    const measured = await closedLoop(build(db), { clients: o.clients, warmupMs: o.warmupS * 1000, durationMs: o.durationS * 1000 });
-    return { measured, shape: `closed loop, ${o.clients} connections`, backends };
-  } finally {
-    await db.end();
-  }
-}
+const overSql = (fx: Fixture, o: Options, build: (db: pg.Pool) => Iteration) =>
+  overSqlConnections(fx.target.dbUrl, { clients: o.clients, warmupS: o.warmupS, durationS: o.durationS }, build);
 
 async function overHttp(
   fx: Fixture,
@@ -175,38 +158,6 @@ function readOptions(argv: string[]): Options {
   };
 }
 
-async function runPhase(fx: Fixture, o: Options, phase: Phase, meter: CpuMeter | undefined): Promise<PhaseReport> {
-  const ledgerBefore = await ledgerRowCount(fx.db);
-  // Backends that earlier work closed must not end inside this phase's window.
-  await meter?.settle();
-  const cpuBefore = await meter?.read();
-  const { measured, shape, backends, books } = await phase.run(fx, o);
-  // Every backend the phase caused is counted, its exit included: closing a pool only asks them to end.
-  await meter?.settle(backends);
-  const cpuAfter = await meter?.read();
-  const summary = measured.recorder.summarize(measured.durationMs);
-  const balanceMismatches = (await mismatchCount(fx.db)) + (books?.balance_mismatches ?? 0);
-  const ledgerRowsAdded = books ? books.ledger_rows_added : (await ledgerRowCount(fx.db)) - ledgerBefore;
-  const acknowledgedWrites = Object.entries(measured.okByName)
-    .filter(([name]) => scenario.MONEY_REQUESTS.has(name))
-    .reduce((sum, [, count]) => sum + count, 0);
-  const report = {
-    scenario: `bench/${phase.id}`,
-    title: phase.title,
-    path: phase.path,
-    shape,
-    started_at: measured.startedAt.toISOString(),
-    ...summary,
-    balance_mismatches: balanceMismatches,
-    ledger_rows_added: ledgerRowsAdded,
-    acknowledged_writes: acknowledgedWrites,
-    unsent: measured.unsent,
-    cpu: cpuBefore && cpuAfter ? cpuProfile(cpuBefore, cpuAfter, measured.answered) : null,
-  };
-  for (const sample of measured.recorder.errorSamples) console.log(`    unexpected: ${sample}`);
-  return { ...report, ...judgeSeedCriteria(report) };
-}
-
 async function main(): Promise<void> {
   const o = readOptions(process.argv.slice(2));
   const started = new Date();
@@ -230,7 +181,8 @@ async function main(): Promise<void> {
   let exitCode = 0;
   try {
     log(`Benchmarking ${target.apiUrl} (${target.origin}), dataset ${target.datasetPath}`);
-    fx = await setUp(target, log);
+    const ready = await setUp(target, log);
+    fx = ready;
     log(
       `${fx.dataset.transactions.toLocaleString('en')}-transaction dataset, load spread over ${fx.customers.length} customers; ` +
         `${o.durationS} s per phase after ${o.warmupS} s of warm-up.`,
@@ -240,7 +192,7 @@ async function main(): Promise<void> {
     const phases: PhaseReport[] = [];
     for (const phase of PHASES.filter((p) => o.phases.includes(p.id))) {
       log(`\n${phase.title.trim()}: ${phase.path}`);
-      const report = await runPhase(fx, o, phase, meter);
+      const report = await measurePhase(fx.db, { ...phase, run: () => phase.run(ready, o) }, meter);
       log(
         `    ${report.rps} req/s, p50 ${report.p50_ms} ms, p95 ${report.p95_ms} ms, p99 ${report.p99_ms} ms, ` +
           `${report.errors} errors, ${report.balance_mismatches} mismatches`,
@@ -273,8 +225,7 @@ async function main(): Promise<void> {
     log(`\n${formatReport(report)}`);
     await writeReport(o.out, report);
     log(`\nWrote ${path.relative(process.cwd(), o.out)} (${Math.round(report.duration_ms / 1000)} s in all).`);
-    // A wrong answer or a lost won fails the run; a missed speed target is a finding, not a failure.
-    if (phases.some((p) => p.errors > 0 || p.balance_mismatches > 0 || p.ledger_rows_added !== p.acknowledged_writes)) exitCode = 1;
+    if (booksFailed(phases)) exitCode = 1;
   } finally {
     await fx?.db.end();
     await target.stop();

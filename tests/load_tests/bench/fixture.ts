@@ -5,7 +5,7 @@
 
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { readDatasetManifest, type DatasetShop } from '../dataset_manifest.ts';
+import { readDatasetManifest, type DatasetManifest, type DatasetShop } from '../dataset_manifest.ts';
 import type { BenchTarget } from './target.ts';
 
 export type StaffRole = DatasetShop['members'][number]['role'];
@@ -129,11 +129,39 @@ async function topUp(db: pg.Pool, customers: BenchCustomer[], ownerOf: Map<strin
   return charged;
 }
 
+/** The manifest's customers (a sample of each shop), as the bench addresses them. */
+export function customersOf(manifest: DatasetManifest): BenchCustomer[] {
+  return manifest.shops.flatMap((shop) => shop.customers.map((c) => ({ id: c.id, shopId: shop.id, name: c.name, phone: c.phone, pin: c.pin })));
+}
+
+/** The shop's owner: the acting user of top-ups, and of the staff movements a SQL phase sends. */
+export function ownerOf(shop: DatasetShop): string {
+  const owner = shop.members.find((m) => m.role === 'owner');
+  if (!owner) throw new Error(`Shop ${shop.id} of the dataset has no owner`);
+  return owner.user_id;
+}
+
+/**
+ * The books a run starts from: every balance agrees with its ledger (a mismatch found after a phase
+ * must be that phase's), and `customers` are topped up. Returns the service role's pool for the checks.
+ */
+export async function openBooks(target: BenchTarget, manifest: DatasetManifest, customers: BenchCustomer[], log: (line: string) => void): Promise<pg.Pool> {
+  const db = serviceRolePool(target.dbUrl, 4);
+  try {
+    const before = await mismatchCount(db);
+    if (before > 0) throw new Error(`${before} balances already disagree with their ledger before the benchmark`);
+    const charged = await topUp(db, customers, new Map(manifest.shops.map((shop) => [shop.id, ownerOf(shop)])));
+    log(`Topped up ${charged} of ${customers.length} customers to ${TOP_UP_TO.toLocaleString('en')} KRW.`);
+    return db;
+  } catch (error) {
+    await db.end();
+    throw error;
+  }
+}
+
 export async function setUp(target: BenchTarget, log: (line: string) => void): Promise<Fixture> {
   const manifest = readDatasetManifest(target.datasetPath);
-  const customers: BenchCustomer[] = manifest.shops.flatMap((shop) =>
-    shop.customers.map((c) => ({ id: c.id, shopId: shop.id, name: c.name, phone: c.phone, pin: c.pin })),
-  );
+  const customers = customersOf(manifest);
   if (customers.length === 0) throw new Error(`${target.datasetPath} names no customer`);
   for (const shop of manifest.shops) {
     const roles = new Set(shop.members.map((m) => m.role));
@@ -143,15 +171,8 @@ export async function setUp(target: BenchTarget, log: (line: string) => void): P
   }
 
   await requireHealthyFunctions(target);
-  const db = serviceRolePool(target.dbUrl, 4);
+  const db = await openBooks(target, manifest, customers, log);
   try {
-    const before = await mismatchCount(db);
-    if (before > 0) throw new Error(`${before} balances already disagree with their ledger before the benchmark`);
-
-    const ownerOf = new Map(manifest.shops.map((shop) => [shop.id, shop.members.find((m) => m.role === 'owner')!.user_id]));
-    const charged = await topUp(db, customers, ownerOf);
-    log(`Topped up ${charged} of ${customers.length} customers to ${TOP_UP_TO.toLocaleString('en')} KRW.`);
-
     const shops = new Map<string, BenchShop>();
     for (const shop of manifest.shops) {
       const staff = await Promise.all(shop.members.map((member) => signIn(target, member)));

@@ -89,13 +89,13 @@ function serviceHeaders(fx: Fixture): Headers {
 const shopOf = (fx: Fixture, customer: BenchCustomer): BenchShop => fx.shops.get(customer.shopId)!;
 const clerkOf = (fx: Fixture, customer: BenchCustomer) => randomItem(shopOf(fx, customer).staff);
 
-// A money function over pg as service_role, as a prepared statement over the pool's connections. A
-// kiosk payment's wrong PIN comes back as `{ ok: false, code }` rather than raised.
-function sqlMoney(fx: Fixture, db: pg.Pool, name: string, text: string, valuesOf: (customer: BenchCustomer) => unknown[]): Iteration {
+// A money function over pg as service_role, as a prepared statement over the pool's connections, with
+// the arguments `valuesOf` gives for each call. A kiosk payment's wrong PIN comes back as
+// `{ ok: false, code }` rather than raised.
+export function sqlMoney(db: pg.Pool, name: string, text: string, valuesOf: () => unknown[]): Iteration {
   return async () => {
-    const customer = randomItem(fx.customers);
     try {
-      const { rows } = await db.query<{ result: unknown }>({ name: `bench_${name}`, text, values: valuesOf(customer) });
+      const { rows } = await db.query<{ result: unknown }>({ name: `bench_${name}`, text, values: valuesOf() });
       const result = rows[0]?.result as { ok?: unknown; code?: unknown } | undefined;
       if (result?.ok === false && result.code === 'pin_locked') return { name, outcome: 'pin_locked' };
       return isRightMoneyAnswer(result, FLOOR_AMOUNT)
@@ -107,25 +107,21 @@ function sqlMoney(fx: Fixture, db: pg.Pool, name: string, text: string, valuesOf
   };
 }
 
+export const SQL_DEDUCT_REQUEST = 'sql_deduct_balance';
+
 // 1. The floor: deduct_balance itself.
 export const sqlDeduct = (fx: Fixture, db: pg.Pool): Iteration =>
-  sqlMoney(fx, db, 'sql_deduct_balance', 'select public.deduct_balance($1, $2, $3, $4, $5) as result', (customer) => [
-    clerkOf(fx, customer).userId,
-    customer.id,
-    FLOOR_AMOUNT,
-    randomUUID(),
-    null,
-  ]);
+  sqlMoney(db, SQL_DEDUCT_REQUEST, 'select public.deduct_balance($1, $2, $3, $4, $5) as result', () => {
+    const customer = randomItem(fx.customers);
+    return [clerkOf(fx, customer).userId, customer.id, FLOOR_AMOUNT, randomUUID(), null];
+  });
 
 // 1k. A kiosk payment the same way (PIN check included): the SQL that /functions/v1/kiosk/pay ends in.
 export const sqlKioskPay = (fx: Fixture, db: pg.Pool): Iteration =>
-  sqlMoney(fx, db, 'sql_kiosk_pay', 'select public.kiosk_pay($1, $2, $3, $4, $5) as result', (customer) => [
-    randomItem(shopOf(fx, customer).kioskKeys),
-    customer.phone,
-    customer.pin,
-    FLOOR_AMOUNT,
-    randomUUID(),
-  ]);
+  sqlMoney(db, 'sql_kiosk_pay', 'select public.kiosk_pay($1, $2, $3, $4, $5) as result', () => {
+    const customer = randomItem(fx.customers);
+    return [randomItem(shopOf(fx, customer).kioskKeys), customer.phone, customer.pin, FLOOR_AMOUNT, randomUUID()];
+  });
 
 // 2. The same function through PostgREST, as the edge function's service-role client calls it.
 export function rpcDeduct(fx: Fixture, http: HttpClient): Iteration {

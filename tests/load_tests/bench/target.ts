@@ -38,6 +38,8 @@ export interface OwnStackDataset {
   transactions: number;
   /** The generator's default (4) when not given. */
   shops?: number;
+  /** Customers per shop the manifest lists; the generator's default (200) when not given. */
+  sample?: number;
 }
 
 const nothingToStop = async () => undefined;
@@ -85,6 +87,7 @@ export function generate(dbUrl: string, out: string, dataset: OwnStackDataset): 
   const generator = path.join(PROJECT_ROOT, 'tests', 'load_tests', 'generate_test_data.ts');
   const args = ['--customers', String(dataset.customers), '--transactions', String(dataset.transactions), '--out', out];
   if (dataset.shops !== undefined) args.push('--shops', String(dataset.shops));
+  if (dataset.sample !== undefined) args.push('--sample', String(dataset.sample));
   const child = runTs(generator, args, { env: { ...process.env, DB_URL: dbUrl }, stdio: 'inherit' });
   return exitOf(child).then(({ code, signal }) => {
     if (code !== 0) throw new Error(`the data generator failed (exit code ${code}, signal ${signal})`);
