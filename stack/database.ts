@@ -80,15 +80,16 @@ export type SeedOutcome = 'seeded' | 'schema-missing';
 export async function seed(dbUrl: string): Promise<SeedOutcome> {
   const sql = await readFile(path.join(PROJECT_ROOT, 'supabase', 'seed.sql'), 'utf8');
   return withClient(dbUrl, async (client) => {
-    // The seed makes its balances with the money functions (as they are since the staff RPCs took the
-    // actor's session), so it needs the whole schema.
+    // The seed makes its balances with the money functions (as they are since they took the shop that
+    // routes them, after the actor's session), and files the kiosk key under its shop, so it needs the
+    // whole schema.
     const { rows } = await client.query<{ ready: boolean }>(
       `select to_regclass('public.shops') is not null
           and to_regclass('private.kiosk_credentials') is not null
           and to_regprocedure('public.create_customer(uuid, uuid, text, text, text, uuid)') is not null
-          and to_regprocedure('public.charge_balance(uuid, uuid, bigint, text, text, uuid)') is not null
-          and to_regprocedure('public.deduct_balance(uuid, uuid, bigint, text, text, uuid)') is not null
-          and to_regprocedure('public.cancel_transaction(uuid, uuid, text, text, bigint, uuid)') is not null as ready`,
+          and to_regprocedure('public.charge_balance(uuid, uuid, bigint, text, text, uuid, uuid)') is not null
+          and to_regprocedure('public.deduct_balance(uuid, uuid, bigint, text, text, uuid, uuid)') is not null
+          and to_regprocedure('public.cancel_transaction(uuid, uuid, text, text, bigint, uuid, uuid)') is not null as ready`,
     );
     if (!rows[0].ready) return 'schema-missing';
     await client.query(sql);

@@ -33,8 +33,8 @@ insert into public.shop_members (shop_id, user_id, role) values
 -- A fixed device key instead of register_kiosk's random one, so the demo kiosk's key can be printed.
 insert into public.kiosks (id, shop_id, name)
 values ('4b000000-0000-4000-8000-000000000001', '5b000000-0000-4000-8000-000000000001', '카운터 키오스크');
-insert into private.kiosk_credentials (kiosk_id, key_hash)
-values ('4b000000-0000-4000-8000-000000000001',
+insert into private.kiosk_credentials (shop_id, kiosk_id, key_hash)
+values ('5b000000-0000-4000-8000-000000000001', '4b000000-0000-4000-8000-000000000001',
         encode(extensions.digest('demo-kiosk-key-0000-comings-local', 'sha256'), 'hex'));
 
 do $$

@@ -135,29 +135,29 @@ isOneToOne: false
                   }
                   Relationships: [
                     {
-      foreignKeyName: "transactions_actor_kiosk_id_fkey"
-      columns: ["actor_kiosk_id"]
+      foreignKeyName: "transactions_actor_kiosk_fkey"
+      columns: ["actor_kiosk_id","shop_id"]
 isOneToOne: false
       referencedRelation: "kiosks"
-      referencedColumns: ["id"]
+      referencedColumns: ["id","shop_id"]
     },{
-      foreignKeyName: "transactions_customer_id_fkey"
-      columns: ["customer_id"]
+      foreignKeyName: "transactions_customer_fkey"
+      columns: ["customer_id","shop_id"]
 isOneToOne: false
       referencedRelation: "customers"
-      referencedColumns: ["id"]
+      referencedColumns: ["id","shop_id"]
     },{
-      foreignKeyName: "transactions_promotion_fk"
-      columns: ["promotion_id"]
-isOneToOne: false
-      referencedRelation: "promotions"
-      referencedColumns: ["id"]
-    },{
-      foreignKeyName: "transactions_reversal_same_customer"
-      columns: ["original_transaction_id","customer_id"]
+      foreignKeyName: "transactions_original_transaction_fkey"
+      columns: ["original_transaction_id","shop_id"]
 isOneToOne: false
       referencedRelation: "transactions"
-      referencedColumns: ["id","customer_id"]
+      referencedColumns: ["id","shop_id"]
+    },{
+      foreignKeyName: "transactions_promotion_fkey"
+      columns: ["promotion_id","shop_id"]
+isOneToOne: false
+      referencedRelation: "promotions"
+      referencedColumns: ["id","shop_id"]
     },{
       foreignKeyName: "transactions_shop_id_fkey"
       columns: ["shop_id"]
@@ -210,13 +210,13 @@ isOneToOne: false
 { Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_email": string,"p_role": string,"p_shop_id": string }; Returns: Json
                            },
 "cancel_transaction":
-{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_amount"?: number,"p_idempotency_key": string,"p_reason"?: string,"p_transaction_id": string }; Returns: Json
+{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_amount"?: number,"p_idempotency_key": string,"p_reason"?: string,"p_shop_id"?: string,"p_transaction_id": string }; Returns: Json
                            },
 "charge_balance":
-{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_amount": number,"p_customer_id": string,"p_idempotency_key": string,"p_memo"?: string }; Returns: Json
+{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_amount": number,"p_customer_id": string,"p_idempotency_key": string,"p_memo"?: string,"p_shop_id"?: string }; Returns: Json
                            },
 "close_customer":
-{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_customer_id": string }; Returns: Json
+{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_customer_id": string,"p_shop_id"?: string }; Returns: Json
                            },
 "create_customer":
 { Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_name": string,"p_phone": string,"p_pin"?: string,"p_shop_id": string }; Returns: Json
@@ -228,19 +228,19 @@ isOneToOne: false
 { Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_name": string }; Returns: Json
                            },
 "customer_statement":
-{ Args: { "p_customer_id": string,"p_from"?: string,"p_to"?: string }; Returns: Json
+{ Args: { "p_customer_id": string,"p_from"?: string,"p_shop_id"?: string,"p_to"?: string }; Returns: Json
                            },
 "deactivate_kiosk":
 { Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_kiosk_id": string }; Returns: Json
                            },
 "deduct_balance":
-{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_amount": number,"p_customer_id": string,"p_idempotency_key": string,"p_memo"?: string }; Returns: Json
+{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_amount": number,"p_customer_id": string,"p_idempotency_key": string,"p_memo"?: string,"p_shop_id"?: string }; Returns: Json
                            },
 "end_promotion":
 { Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_promotion_id": string }; Returns: Json
                            },
 "erase_customer":
-{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_customer_id": string }; Returns: Json
+{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_customer_id": string,"p_shop_id"?: string }; Returns: Json
                            },
 "kiosk_balance":
 { Args: { "p_kiosk_key": string,"p_phone": string,"p_pin": string }; Returns: Json
@@ -252,7 +252,7 @@ isOneToOne: false
 { Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_shop_id": string }; Returns: Json
                            },
 "quote_refund":
-{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_customer_id": string }; Returns: Json
+{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_customer_id": string,"p_shop_id"?: string }; Returns: Json
                            },
 "reconcile_balances":
 { Args: Record<PropertyKey, never>; Returns: {
@@ -260,7 +260,7 @@ isOneToOne: false
             }[]
                            },
 "refund_balance":
-{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_customer_id": string,"p_idempotency_key": string,"p_memo"?: string,"p_method": string }; Returns: Json
+{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_customer_id": string,"p_idempotency_key": string,"p_memo"?: string,"p_method": string,"p_shop_id"?: string }; Returns: Json
                            },
 "register_kiosk":
 { Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_name": string,"p_shop_id": string }; Returns: Json
@@ -269,13 +269,13 @@ isOneToOne: false
 { Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_shop_id": string,"p_user_id": string }; Returns: Json
                            },
 "set_pin":
-{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_customer_id": string,"p_pin": string }; Returns: Json
+{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_customer_id": string,"p_pin": string,"p_shop_id"?: string }; Returns: Json
                            },
 "unlock_pin":
-{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_customer_id": string }; Returns: Json
+{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_customer_id": string,"p_shop_id"?: string }; Returns: Json
                            },
 "update_customer":
-{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_customer_id": string,"p_name"?: string,"p_phone"?: string }; Returns: Json
+{ Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_customer_id": string,"p_name"?: string,"p_phone"?: string,"p_shop_id"?: string }; Returns: Json
                            },
 "update_shop":
 { Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_allow_refunds_outside_right"?: boolean,"p_max_balance"?: number,"p_name"?: string,"p_pin_lock_minutes"?: number,"p_pin_max_attempts"?: number,"p_refund_fee_percent"?: number,"p_shop_id": string,"p_spend_bonus_first"?: boolean }; Returns: Json
@@ -284,7 +284,7 @@ isOneToOne: false
 { Args: { "p_actor_session_id"?: string,"p_actor_user_id": string,"p_role": string,"p_shop_id": string,"p_user_id": string }; Returns: Json
                            },
 "verify_pin_atomic":
-{ Args: { "p_actor_session_id"?: string,"p_actor_user_id"?: string,"p_customer_id": string,"p_kiosk_key"?: string,"p_pin": string }; Returns: Json
+{ Args: { "p_actor_session_id"?: string,"p_actor_user_id"?: string,"p_customer_id": string,"p_kiosk_key"?: string,"p_pin": string,"p_shop_id"?: string }; Returns: Json
                            }
           }
           Enums: {

@@ -78,9 +78,14 @@ export const createCustomerBody = z.strictObject({
   pin: pin.optional(),
 });
 
+// The shop of the customer or transaction a body names: optional (the functions find it from the id),
+// and when sent, the call is routed by it and an id of another shop is not found (docs/contract.md).
+const routingShop = uuid.optional();
+
 export const updateCustomerBody = z
   .strictObject({
     customer_id: uuid,
+    shop_id: routingShop,
     name: displayName.optional(),
     phone: phone.optional(),
   })
@@ -90,6 +95,7 @@ export const updateCustomerBody = z
 
 export const moneyBody = z.strictObject({
   customer_id: uuid,
+  shop_id: routingShop,
   amount,
   memo: note.optional(),
 });
@@ -98,6 +104,7 @@ export const moneyBody = z.strictObject({
 // in part. A charge is always cancelled whole (SQL refuses another amount).
 export const cancelBody = z.strictObject({
   transaction_id: uuid,
+  shop_id: routingShop,
   reason: note.optional(),
   amount: amount.optional(),
 });
@@ -132,13 +139,14 @@ export const endPromotionBody = z.strictObject({ promotion_id: uuid });
 
 export const refundBody = z.strictObject({
   customer_id: uuid,
+  shop_id: routingShop,
   method: z.enum(REFUND_METHODS, { message: `must be one of ${REFUND_METHODS.join(', ')}` }),
   memo: note.optional(),
 });
 
-export const customerPinBody = z.strictObject({ customer_id: uuid, pin });
+export const customerPinBody = z.strictObject({ customer_id: uuid, shop_id: routingShop, pin });
 
-export const customerBody = z.strictObject({ customer_id: uuid });
+export const customerBody = z.strictObject({ customer_id: uuid, shop_id: routingShop });
 
 export const kioskPayBody = z.strictObject({ phone, pin, amount });
 

@@ -24,6 +24,7 @@ Deno.serve(
           p_customer_id: body.customer_id,
           p_name: body.name,
           p_phone: body.phone,
+          p_shop_id: body.shop_id,
         }),
       ),
     },
@@ -31,12 +32,12 @@ Deno.serve(
     // phone and deletes the PIN, while the ledger keeps every row.
     close: {
       POST: staffAction(customerBody, (actor, body) =>
-        supabase.rpc('close_customer', { ...actor, p_customer_id: body.customer_id }),
+        supabase.rpc('close_customer', { ...actor, p_customer_id: body.customer_id, p_shop_id: body.shop_id }),
       ),
     },
     erase: {
       POST: staffAction(customerBody, (actor, body) =>
-        supabase.rpc('erase_customer', { ...actor, p_customer_id: body.customer_id }),
+        supabase.rpc('erase_customer', { ...actor, p_customer_id: body.customer_id, p_shop_id: body.shop_id }),
       ),
     },
   }),

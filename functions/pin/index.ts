@@ -10,7 +10,7 @@ Deno.serve(
   createRouter('pin', {
     set: {
       POST: staffAction(customerPinBody, (actor, body) =>
-        supabase.rpc('set_pin', { ...actor, p_customer_id: body.customer_id, p_pin: body.pin }),
+        supabase.rpc('set_pin', { ...actor, p_customer_id: body.customer_id, p_pin: body.pin, p_shop_id: body.shop_id }),
       ),
     },
     // A kiosk identifies itself with its device key; anyone else must be a signed-in shop member.
@@ -20,13 +20,18 @@ Deno.serve(
           ? { p_kiosk_key: requireKioskKey(request) }
           : await staffActor(request);
         const body = await readJsonBody(request, customerPinBody);
-        const result = await supabase.rpc('verify_pin_atomic', { ...actor, p_customer_id: body.customer_id, p_pin: body.pin });
+        const result = await supabase.rpc('verify_pin_atomic', {
+          ...actor,
+          p_customer_id: body.customer_id,
+          p_pin: body.pin,
+          p_shop_id: body.shop_id,
+        });
         return resultReply(rpcData(result));
       },
     },
     unlock: {
       POST: staffAction(customerBody, (actor, body) =>
-        supabase.rpc('unlock_pin', { ...actor, p_customer_id: body.customer_id }),
+        supabase.rpc('unlock_pin', { ...actor, p_customer_id: body.customer_id, p_shop_id: body.shop_id }),
       ),
     },
   }),

@@ -15,12 +15,13 @@ Deno.serve(
           p_method: body.method,
           p_idempotency_key: idempotencyKey,
           p_memo: body.memo,
+          p_shop_id: body.shop_id,
         }),
       ),
     },
     quote: {
       POST: staffAction(customerBody, (actor, body) =>
-        supabase.rpc('quote_refund', { ...actor, p_customer_id: body.customer_id }),
+        supabase.rpc('quote_refund', { ...actor, p_customer_id: body.customer_id, p_shop_id: body.shop_id }),
       ),
     },
   }),

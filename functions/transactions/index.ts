@@ -12,6 +12,7 @@ const balanceMovement = (rpc: 'charge_balance' | 'deduct_balance') =>
       p_amount: body.amount,
       p_idempotency_key: idempotencyKey,
       p_memo: body.memo,
+      p_shop_id: body.shop_id,
     }),
   );
 
@@ -27,6 +28,7 @@ Deno.serve(
           p_idempotency_key: idempotencyKey,
           p_reason: body.reason,
           p_amount: body.amount,
+          p_shop_id: body.shop_id,
         }),
       ),
     },

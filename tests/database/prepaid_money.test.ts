@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createShopWithStaff, db, untyped, type ShopWithStaff } from '../support/index.ts';
-import { createCustomer, idempotencyKey, mismatches, rpcOk, rpcRefused, type MoneyResult } from './support.ts';
+import { createCustomer, idempotencyKey, mismatches, rpc, rpcOk, rpcRefused, type MoneyResult } from './support.ts';
 
 type Shop = ShopWithStaff;
 
@@ -248,6 +248,38 @@ describe('cancels', () => {
     await rpcRefused('cancel_transaction', cancelArgs(shop.owner.id, other.transaction.id), 'insufficient_balance', 409);
     const refund = await rpcOk<MoneyResult>('refund_balance', refundArgs(shop.owner.id, spent.id));
     await rpcRefused('cancel_transaction', cancelArgs(shop.owner.id, refund.transaction.id), 'not_cancellable', 409);
+    expect(await mismatches()).toEqual([]);
+  });
+
+  // What the ledger's reversal trigger checked, now held by the functions under the customer's row
+  // lock (the ledger has no trigger, and no role but its owner may write it: row_level_security.test.ts).
+  it('concurrent cancels of one deduct never return more than it took, and every reversal is of its original\'s customer, shop and kind', async () => {
+    const shop = await createShopWithStaff();
+    await promotion(shop, { min_charge: 6_000, bonus_amount: 4_000 });
+    const customer = await createCustomer(shop.staff.id, shop.shop.id);
+    const charged = await charge(shop.staff.id, customer.id, 6_000);
+    const taken = await deduct(shop.staff.id, customer.id, 10_000);
+    expect(taken.transaction).toMatchObject({ paid_amount: 6_000, bonus_amount: 4_000 });
+    const answers = await Promise.all(Array.from({ length: 20 }, () =>
+      rpc<MoneyResult>('cancel_transaction', cancelArgs(shop.owner.id, taken.transaction.id, 1_000))));
+    const codes = answers.map((answer) => answer.error?.code ?? 'ok');
+    expect(codes.filter((code) => code === 'ok')).toHaveLength(10);
+    expect(codes.filter((code) => code !== 'ok').every((code) => code === 'already_cancelled' || code === 'cancel_exceeds_remaining')).toBe(true);
+    // The charge's cancel would take back the bonus the deduct spent and its cancels returned: all there.
+    await rpcOk<MoneyResult>('cancel_transaction', cancelArgs(shop.owner.id, charged.transaction.id));
+    const { rows } = await db().query(
+      `select r.type, o.type as original_type, r.customer_id = o.customer_id as same_customer, r.shop_id = o.shop_id as same_shop,
+              sum(r.amount) over (partition by o.id)::int as returned, o.amount::int as original_amount,
+              sum(r.bonus_amount) over (partition by o.id)::int as returned_bonus, o.bonus_amount::int as original_bonus
+       from public.transactions r join public.transactions o on o.id = r.original_transaction_id and o.shop_id = r.shop_id
+       where r.shop_id = $1 and r.type = 'deduct_cancel'`,
+      [shop.shop.id],
+    );
+    expect(rows).toHaveLength(10);
+    for (const row of rows) {
+      expect(row).toEqual({ type: 'deduct_cancel', original_type: 'deduct', same_customer: true, same_shop: true,
+        returned: 10_000, original_amount: 10_000, returned_bonus: 4_000, original_bonus: 4_000 });
+    }
     expect(await mismatches()).toEqual([]);
   });
 });

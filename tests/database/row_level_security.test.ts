@@ -153,11 +153,35 @@ describe('writes through REST', () => {
     expect(data).toEqual({ current_balance: 18_000 });
   });
 
-  it('the ledger refuses update and delete even from the table owner', async () => {
-    await expect(db().query(`update public.transactions set amount = amount + 1 where shop_id = $1`, [a.shop.shop.id]))
-      .rejects.toMatchObject({ code: '42501', message: expect.stringContaining('append-only') });
-    await expect(db().query(`delete from public.transactions where shop_id = $1`, [a.shop.shop.id]))
-      .rejects.toMatchObject({ code: '42501' });
+  // The ledger has no trigger (Citus distributes no table with one): its immutability is privileges.
+  // The money functions are security definer, owned by the table's owner, and write only inserts.
+  it('no role but the ledger\'s owner may insert, update, delete or truncate it, over SQL too', async () => {
+    const client = await db().connect();
+    try {
+      for (const role of ['service_role', 'authenticated', 'anon']) {
+        for (const sql of [
+          `insert into public.transactions (shop_id, customer_id, type, amount, balance_after, idempotency_key, actor_user_id, sequence)
+             values ('${a.shop.shop.id}', '${a.customers[0]!.id}', 'charge', 1, 1, 'forged', '${a.shop.owner.id}', 999)`,
+          `update public.transactions set amount = amount + 1 where shop_id = '${a.shop.shop.id}'`,
+          `delete from public.transactions where shop_id = '${a.shop.shop.id}'`,
+          'truncate public.transactions',
+        ]) {
+          await client.query('begin');
+          await client.query(`set local role ${role}`);
+          await expect(client.query(sql), `${role}: ${sql.slice(0, 20)}`).rejects.toMatchObject({ code: '42501' });
+          await client.query('rollback');
+        }
+      }
+      const { rows } = await client.query(`
+        select r.rolname from pg_roles r
+        where not r.rolsuper and r.rolname not like 'pg\\_%' and r.oid <> (select relowner from pg_class where oid = 'public.transactions'::regclass)
+          and (has_table_privilege(r.oid, 'public.transactions', 'insert') or has_table_privilege(r.oid, 'public.transactions', 'update')
+               or has_table_privilege(r.oid, 'public.transactions', 'delete') or has_table_privilege(r.oid, 'public.transactions', 'truncate'))`);
+      expect(rows).toEqual([]);
+    } finally {
+      await client.query('rollback');
+      client.release();
+    }
   });
 });
 

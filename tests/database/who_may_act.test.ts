@@ -77,9 +77,13 @@ async function everyStaffCallRefused(t: Targets, actor: Record<string, unknown>)
 }
 
 describe('every staff RPC takes the actor\'s session', () => {
-  it('is every public function taking p_actor_user_id, with p_actor_session_id last, executable by service_role only', async () => {
+  // The session comes last, or just before the shop that routes the call (issue 16: p_shop_id, added
+  // after it so that older callers' arguments keep their places).
+  it('is every public function taking p_actor_user_id, with p_actor_session_id last but for p_shop_id, executable by service_role only', async () => {
     const { rows } = await db().query<{ name: string; last: string }>(
-      `select p.proname as name, (select a from unnest(p.proargnames) with ordinality u(a, i) order by i desc limit 1) as last
+      `select p.proname as name,
+              (select a from unnest(p.proargnames) with ordinality u(a, i) where a <> 'p_shop_id' or i < array_length(p.proargnames, 1)
+               order by i desc limit 1) as last
        from pg_proc p join pg_namespace n on n.oid = p.pronamespace
        where n.nspname = 'public' and 'p_actor_user_id' = any (p.proargnames)
        order by 1`,

@@ -253,6 +253,43 @@ describe('POST /functions/v1/transactions/cancel', () => {
   });
 });
 
+// The optional shop_id routes the call by shop (issue 16): the customer's or transaction's own shop
+// acts as without it; another shop, even one the caller belongs to, answers as an unknown id.
+describe('shop_id in money requests', () => {
+  it('charges, deducts and cancels with the customer\'s shop_id; another shop\'s id is 404 and changes nothing', async () => {
+    const { owner, shop, customer } = await shopWithCustomer({ balance: 10_000 });
+    const taken = await callFunction('transactions/deduct', asStaff(owner), {
+      body: { customer_id: customer.id, shop_id: shop.id, amount: 4_000 },
+      idempotencyKey: newIdempotencyKey(),
+    });
+    expect(taken.status).toBe(200);
+    expect((taken.body as { balance: number }).balance).toBe(6_000);
+    const elsewhere = await createShopWithStaff();
+    for (const [route, body, code] of [
+      ['transactions/charge', { customer_id: customer.id, shop_id: elsewhere.shop.id, amount: 1_000 }, 'customer_not_found'],
+      ['transactions/cancel', { transaction_id: (taken.body as { transaction: { id: string } }).transaction.id, shop_id: elsewhere.shop.id }, 'transaction_not_found'],
+    ] as const) {
+      expectError(await callFunction(route, asStaff(owner), { body, idempotencyKey: newIdempotencyKey() }), 404, code);
+    }
+    const cancelled = await callFunction('transactions/cancel', asStaff(owner), {
+      body: { transaction_id: (taken.body as { transaction: { id: string } }).transaction.id, shop_id: shop.id },
+      idempotencyKey: newIdempotencyKey(),
+    });
+    expect((cancelled.body as { balance: number }).balance).toBe(10_000);
+    expect(await ledgerCount(customer.id)).toBe(3);
+  });
+
+  it('refuses a shop_id that is not a UUID with 400 validation_failed', async () => {
+    const { staff, customer } = await shopWithCustomer({ balance: 2_000 });
+    const answer = await callFunction('transactions/deduct', asStaff(staff), {
+      body: { customer_id: customer.id, shop_id: 'shop-1', amount: 1_000 },
+      idempotencyKey: newIdempotencyKey(),
+    });
+    expect(expectError(answer, 400, 'validation_failed').details[0].path).toEqual(['shop_id']);
+    expect(await balanceOf(customer.id)).toBe(2_000);
+  });
+});
+
 describe('validation of money requests', () => {
   it.each([
     ['a zero amount', '{"customer_id":"%ID%","amount":0}', ['amount']],

@@ -293,7 +293,9 @@ async function generate(o: Options): Promise<void> {
       [kiosks.map((k) => k.id), kiosks.map((k) => k.shopIndex), kiosks.map((k) => k.name)],
     );
     await db.query(
-      `insert into private.kiosk_credentials (kiosk_id, key_hash) select * from unnest($1::uuid[], $2::text[])`,
+      `insert into private.kiosk_credentials (shop_id, kiosk_id, key_hash)
+       select k.shop_id, c.kiosk_id, c.key_hash
+       from unnest($1::uuid[], $2::text[]) as c(kiosk_id, key_hash) join public.kiosks k on k.id = c.kiosk_id`,
       [kiosks.map((k) => k.id), kiosks.map((k) => k.keyHash)],
     );
     await db.query(sql.insertPromotions());
@@ -321,8 +323,8 @@ async function generate(o: Options): Promise<void> {
     );
     const { rows: pinRows } = await pins;
     await db.query(
-      `insert into private.customer_pins (customer_id, pin_hash, failed_attempts, locked_until, updated_at)
-       select c.id, p.hash, 0, null, now()
+      `insert into private.customer_pins (shop_id, customer_id, pin_hash, failed_attempts, locked_until, updated_at)
+       select c.shop_id, c.id, p.hash, 0, null, now()
        from gen_customers c join unnest($1::text[], $2::text[]) as p(pin, hash) on p.pin = c.pin`,
       [pinRows.map((r) => r.pin), pinRows.map((r) => r.hash)],
     );
@@ -494,8 +496,17 @@ async function verify(db: pg.Client, o: Options, replica: boolean, shopIds: stri
                    or (r.type = 'bonus' and o.type = 'charge')))`,
     [shopIds],
   );
+  // PINs and kiosk keys carry their shop (issue 16): each must be of its customer's or kiosk's shop.
+  const { rows: [secretsOffShop] } = await db.query(`
+    select (select count(*) from private.customer_pins p left join public.customers c on c.shop_id = p.shop_id and c.id = p.customer_id
+            where p.shop_id = any($1::uuid[]) and c.id is null)
+         + (select count(*) from private.kiosk_credentials k left join public.kiosks s on s.shop_id = k.shop_id and s.id = k.kiosk_id
+            where k.shop_id = any($1::uuid[]) and s.id is null) as bad`,
+    [shopIds],
+  );
   const problems = [
     Number(ledger.total) !== o.transactions && `${ledger.total} ledger rows instead of ${o.transactions}`,
+    Number(secretsOffShop.bad) > 0 && `${secretsOffShop.bad} PINs or kiosk keys filed under another shop than their customer's or kiosk's`,
     replica && Number(ledger.foreign_customer) > 0 && `${ledger.foreign_customer} customers' rows filed under another shop`,
     replica && Number(ledger.foreign_user) > 0 && `${ledger.foreign_user} rows by a user who is no member of the shop`,
     replica && Number(ledger.foreign_kiosk) > 0 && `${ledger.foreign_kiosk} rows by a kiosk of another shop`,

@@ -123,11 +123,17 @@ describe('names', () => {
 
 describe('request bodies', () => {
   it('refuses an unknown field with an unrecognized_keys issue naming it', () => {
-    const result = moneyBody.safeParse({ customer_id: CUSTOMER_ID, amount: 1000, shop_id: SHOP_ID });
+    const result = moneyBody.safeParse({ customer_id: CUSTOMER_ID, amount: 1000, balance: 999_999 });
     expect(result.success).toBe(false);
     expect(result.error?.issues).toEqual([
-      expect.objectContaining({ code: 'unrecognized_keys', keys: ['shop_id'], path: [] }),
+      expect.objectContaining({ code: 'unrecognized_keys', keys: ['balance'], path: [] }),
     ]);
+  });
+
+  // The customer's shop routes the call by shop (issue 16): optional, and a UUID when given.
+  it('takes an optional shop_id, which must be a UUID', () => {
+    expect(moneyBody.parse({ customer_id: CUSTOMER_ID, amount: 1000, shop_id: SHOP_ID })).toEqual({ customer_id: CUSTOMER_ID, amount: 1000, shop_id: SHOP_ID });
+    expect(moneyBody.safeParse({ customer_id: CUSTOMER_ID, amount: 1000, shop_id: 'shop-1' }).error?.issues.map((issue) => issue.path)).toEqual([['shop_id']]);
   });
 
   it('refuses a customer id that is not a UUID', () => {
