@@ -74,6 +74,20 @@ describe('reading a JSON body', () => {
     expect(pulled).toBeLessThanOrEqual(6);
   });
 
+  it('refuses a body longer than the Content-Length it declares within the limit', async () => {
+    const request = post(' '.repeat(MAX_BODY_BYTES + 1), { 'content-type': 'application/json', 'content-length': '2' });
+    const result = await refusal(readJsonBody(request, moneyBody));
+    expect([result.status, result.code]).toEqual([413, 'payload_too_large']);
+  });
+
+  it('reads a body with its Content-Length as one without', async () => {
+    const text = JSON.stringify({ customer_id: CUSTOMER_ID, amount: 1000 });
+    const headers = { 'content-type': 'application/json', 'content-length': String(text.length) };
+    expect(await readJsonBody(post(text, headers), moneyBody)).toEqual({ customer_id: CUSTOMER_ID, amount: 1000 });
+    const result = await refusal(readJsonBody(post('{"amount":1e3}', { ...headers, 'content-length': '14' }), moneyBody));
+    expect([result.status, result.code]).toEqual([400, 'validation_failed']);
+  });
+
   it('refuses a declared Content-Length over the limit before reading', async () => {
     const request = post('{}', { 'content-type': 'application/json', 'content-length': '1000000' });
     const result = await refusal(readJsonBody(request, moneyBody));
