@@ -434,8 +434,9 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
       application_name: 'realtime (local)',
       // Every read of the slot makes PostgreSQL log two LOG lines ("starting logical decoding",
       // "found consistent point", 0.8 kB with their statement): 50 a second under load, formatted by
-      // the backend and relayed to postgres.log by the supervisor. This session logs warnings and worse.
-      options: '-c log_min_messages=warning',
+      // the backend and relayed to postgres.log by the supervisor. In the server log LOG ranks above
+      // ERROR, so only `fatal` silences them; this session's errors reach this reader, which reconnects.
+      options: '-c log_min_messages=fatal',
     });
     let gone = false;
     const lost = () => {
