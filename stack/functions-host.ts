@@ -49,9 +49,9 @@ routeServiceCallsToPostgrest({
  * for the edge runtime's network, sends exactly those calls to PostgREST itself: one hop and one
  * proxy's CPU less per money call. The functions' code is the same as on Supabase; anything else (a
  * user's token, a percent-escape the gateway checks, a Request object) still goes through the gateway.
- * An outage reads the same to the function: PostgREST refusing the connection is no answer (status 0),
- * as is the gateway's 503, both `service_unavailable`; the function's own bound, shorter than the
- * gateway's, still decides `upstream_timeout`.
+ * An outage reads the same to the function: PostgREST refusing the connection gives no answer (status
+ * 0) where the gateway answered 503, and errors.ts makes both `service_unavailable`; the function's own
+ * bound, shorter than the gateway's, still decides `upstream_timeout`.
  */
 function routeServiceCallsToPostgrest(stack: { supabaseUrl: string; restUrl: string; serviceRoleKey: string; anonKey: string }) {
   const viaGateway = `${stack.supabaseUrl}/rest/v1/`;

@@ -194,7 +194,6 @@ export function findSpellingProblem(json: string): SpellingProblem | null {
   return nonIntegerNumber === null ? null : { nonIntegerNumber };
 }
 
-
 // A kiosk or a browser that retries after a timeout sends the same key again; SQL then returns the
 // first result instead of moving the money twice. A money call without a key is refused outright.
 export function requireIdempotencyKey(request: Request): string {
