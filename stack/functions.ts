@@ -8,6 +8,8 @@ export interface FunctionsHostOptions {
   port: number;
   /** The gateway's URL: SUPABASE_URL inside the functions. */
   apiUrl: string;
+  /** PostgREST's own URL: where the host sends the functions' service-role calls to `/rest/v1` (functions-host.ts). */
+  restUrl: string;
   /** SUPABASE_DB_URL inside the functions. */
   dbUrl: string;
   keys: StackKeys;
@@ -56,6 +58,7 @@ export async function spawnFunctionsHost(options: FunctionsHostOptions): Promise
         JWT_SECRET: options.keys.jwtSecret,
         ...(options.upstreamTimeoutMs ? { COMINGS_UPSTREAM_TIMEOUT_MS: String(options.upstreamTimeoutMs) } : {}),
         SUPABASE_INTERNAL_HOST_PORT: String(options.port),
+        SUPABASE_INTERNAL_REST_URL: options.restUrl,
       },
       logFile: options.logFile,
     },

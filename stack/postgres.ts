@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { appendFile, chown, mkdir, readdir, readFile, readlink, realpath, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { superviseProcess, type SupervisedChild } from './child.ts';
@@ -113,7 +113,12 @@ async function initialise(binaries: { initdb: string }, cluster: string, user: O
 /** Starts the server and resolves once it accepts connections; its output goes to the log. */
 function startServer(binaries: { postgres: string }, cluster: string, port: number, user: OsUser | undefined, logFile: string): Promise<ChildProcess> {
   const server = spawnAs(binaries.postgres, ['-D', cluster, '-p', String(port), ...SERVER_FLAGS], user);
-  const writeLog = (chunk: Buffer) => void appendFile(logFile, chunk);
+  // One stream for the server's life: an appendFile per chunk opened and closed the file each time.
+  const log = createWriteStream(logFile, { flags: 'a' });
+  server.once('close', () => log.end());
+  const writeLog = (chunk: Buffer) => {
+    log.write(chunk);
+  };
   server.stdout!.on('data', writeLog);
   return new Promise((resolve, reject) => {
     let tail = '';

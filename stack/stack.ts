@@ -306,6 +306,7 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
       spawnFunctionsHost({
         port: ports.functions,
         apiUrl,
+        restUrl,
         dbUrl,
         keys,
         upstreamTimeoutMs: upstreamTimeouts.functionsMs,

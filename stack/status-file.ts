@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunningStack } from './stack.ts';
 
@@ -34,7 +34,11 @@ export async function writeStatus(stack: RunningStack): Promise<void> {
     startedAt: new Date().toISOString(),
     startupMs: stack.startupMs,
   };
-  await writeFile(statusFile(stack.dataDir), JSON.stringify(status, null, 2), { mode: 0o600 });
+  // Written aside, then renamed into place: a reader polling for the file (the bench's own stack) never
+  // meets it half written.
+  const file = statusFile(stack.dataDir);
+  await writeFile(`${file}.tmp`, JSON.stringify(status, null, 2), { mode: 0o600 });
+  await rename(`${file}.tmp`, file);
 }
 
 export async function removeStatus(dataDir: string): Promise<void> {

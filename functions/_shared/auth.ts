@@ -50,9 +50,13 @@ export function createStaffVerifier(config: StaffAuthConfig): StaffVerifier {
     return result.payload;
   };
 
+  const verified = new VerifiedTokens();
+
   return async (request) => {
     const token = bearerToken(request);
     if (token === null) throw notAuthenticated('Sign in and send the access token as a Bearer token.');
+    const known = verified.get(token);
+    if (known) return known;
     let payload: JWTPayload;
     try {
       payload = await verify(token);
@@ -65,12 +69,46 @@ export function createStaffVerifier(config: StaffAuthConfig): StaffVerifier {
       throw notAuthenticated('This action needs a signed-in shop member, not a project key.');
     }
     const sessionId = payload.session_id;
-    if (sessionId === undefined) return { p_actor_user_id: payload.sub };
-    if (typeof sessionId !== 'string' || !UUID.test(sessionId)) {
+    if (sessionId !== undefined && (typeof sessionId !== 'string' || !UUID.test(sessionId))) {
       throw notAuthenticated('The access token names no valid session.');
     }
-    return { p_actor_user_id: payload.sub, p_actor_session_id: sessionId };
+    const actor: StaffActor = Object.freeze(
+      sessionId === undefined ? { p_actor_user_id: payload.sub } : { p_actor_user_id: payload.sub, p_actor_session_id: sessionId },
+    );
+    verified.add(token, actor, payload.exp!);
+    return actor;
   };
+}
+
+// A signed-in member's client sends the same access token with every call until it is refreshed, and
+// checking its signature is most of what identifying the caller costs (WebCrypto's HMAC alone is tens of
+// microseconds of CPU a call). So the actor of a token that passed every check is kept, keyed by the
+// whole token (signature included: only the very same bytes hit), until the token expires, as jose
+// judges `exp` (expired once `exp <= now` in whole seconds), and for at most five minutes, the time a
+// signing key removed from the project's JWKS could otherwise stay trusted. Refusals are never kept,
+// so unverified tokens cannot fill it; the oldest entries make room when it is full. A signed-out
+// session is still refused: SQL checks the session on every call.
+const VERIFIED_TOKEN_MAX_AGE_MS = 5 * 60_000;
+const VERIFIED_TOKEN_LIMIT = 10_000;
+
+class VerifiedTokens {
+  private readonly entries = new Map<string, { actor: StaffActor; until: number }>();
+
+  get(token: string): StaffActor | undefined {
+    const entry = this.entries.get(token);
+    if (entry === undefined) return undefined;
+    if (Date.now() < entry.until) return entry.actor;
+    this.entries.delete(token);
+    return undefined;
+  }
+
+  add(token: string, actor: StaffActor, exp: number): void {
+    if (this.entries.size >= VERIFIED_TOKEN_LIMIT) {
+      // Insertion order: the first key is the oldest.
+      this.entries.delete(this.entries.keys().next().value!);
+    }
+    this.entries.set(token, { actor, until: Math.min(exp * 1000, Date.now() + VERIFIED_TOKEN_MAX_AGE_MS) });
+  }
 }
 
 function bearerToken(request: Request): string | null {

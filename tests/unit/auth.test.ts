@@ -1,5 +1,5 @@
 import { SignJWT, UnsecuredJWT } from 'jose';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createStaffVerifier, requireKioskKey } from '../../functions/_shared/auth.ts';
 
 const SECRET = 'unit-test-secret-with-at-least-32-characters!!';
@@ -101,6 +101,32 @@ describe('staff JWT verification', () => {
 
   it.each(['Basic dXNlcjpwdw==', 'Bearer', 'Bearer not.a.jwt', 'bearer a b'])('refuses the header %j', async (header) => {
     expect(await refusedCode(withBearer(header))).toEqual([401, 'not_authenticated']);
+  });
+});
+
+describe('a token verified before', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('is refused once it expires, as a token seen for the first time would be', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const started = Date.now();
+    const header = `Bearer ${await token({}, { expiresIn: Math.floor(started / 1000) + 60 })}`;
+    expect(await verify(withBearer(header))).toEqual({ p_actor_user_id: USER_ID });
+    vi.setSystemTime(started + 30_000);
+    expect(await verify(withBearer(header))).toEqual({ p_actor_user_id: USER_ID });
+    vi.setSystemTime(Math.ceil(started / 1000) * 1000 + 60_000);
+    expect(await refusedCode(withBearer(header))).toEqual([401, 'not_authenticated']);
+  });
+
+  it('vouches for no other token: the same claims with a changed signature are refused', async () => {
+    const valid = await token({});
+    expect(await verify(withBearer(`Bearer ${valid}`))).toEqual({ p_actor_user_id: USER_ID });
+    // A character inside the signature, not its last one (whose low bits are padding).
+    const at = valid.length - 10;
+    const tampered = `${valid.slice(0, at)}${valid[at] === 'A' ? 'B' : 'A'}${valid.slice(at + 1)}`;
+    expect(await refusedCode(withBearer(`Bearer ${tampered}`))).toEqual([401, 'not_authenticated']);
   });
 });
 

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  findDuplicateKey,
-  findNonIntegerNumberSpelling,
+  findSpellingProblem,
   MAX_BODY_BYTES,
   readJsonBody,
   requireIdempotencyKey,
@@ -75,6 +74,20 @@ describe('reading a JSON body', () => {
     expect(pulled).toBeLessThanOrEqual(6);
   });
 
+  it('refuses a body longer than the Content-Length it declares within the limit', async () => {
+    const request = post(' '.repeat(MAX_BODY_BYTES + 1), { 'content-type': 'application/json', 'content-length': '2' });
+    const result = await refusal(readJsonBody(request, moneyBody));
+    expect([result.status, result.code]).toEqual([413, 'payload_too_large']);
+  });
+
+  it('reads a body with its Content-Length as one without', async () => {
+    const text = JSON.stringify({ customer_id: CUSTOMER_ID, amount: 1000 });
+    const headers = { 'content-type': 'application/json', 'content-length': String(text.length) };
+    expect(await readJsonBody(post(text, headers), moneyBody)).toEqual({ customer_id: CUSTOMER_ID, amount: 1000 });
+    const result = await refusal(readJsonBody(post('{"amount":1e3}', { ...headers, 'content-length': '14' }), moneyBody));
+    expect([result.status, result.code]).toEqual([400, 'validation_failed']);
+  });
+
   it('refuses a declared Content-Length over the limit before reading', async () => {
     const request = post('{}', { 'content-type': 'application/json', 'content-length': '1000000' });
     const result = await refusal(readJsonBody(request, moneyBody));
@@ -99,30 +112,35 @@ describe('reading a JSON body', () => {
 
 describe('finding non-integer number spellings', () => {
   it('ignores exponents and dots inside strings, true, false and null', () => {
-    expect(findNonIntegerNumberSpelling('{"memo":"1e3 and 2.5","a":true,"b":false,"c":null,"d":[-12,0]}')).toBeNull();
+    expect(findSpellingProblem('{"memo":"1e3 and 2.5","a":true,"b":false,"c":null,"d":[-12,0]}')).toBeNull();
   });
 
   it('ignores escaped quotes inside strings', () => {
-    expect(findNonIntegerNumberSpelling('{"memo":"say \\"1.5\\"","amount":15}')).toBeNull();
-    expect(findNonIntegerNumberSpelling('{"memo":"\\\\","amount":1.5}')).toBe('1.5');
+    expect(findSpellingProblem('{"memo":"say \\"1.5\\"","amount":15}')).toBeNull();
+    expect(findSpellingProblem('{"memo":"\\\\","amount":1.5}')).toEqual({ nonIntegerNumber: '1.5' });
   });
 
   it('finds a negative exponent spelling in a nested array', () => {
-    expect(findNonIntegerNumberSpelling('{"a":[1,[-2E+2]]}')).toBe('-2E+2');
+    expect(findSpellingProblem('{"a":[1,[-2E+2]]}')).toEqual({ nonIntegerNumber: '-2E+2' });
   });
 });
 
 describe('finding a key named twice in one object', () => {
   it('finds the duplicate, also when one spelling is escaped, and at any depth', () => {
-    expect(findDuplicateKey('{"amount":1,"amount":30000}')).toBe('amount');
-    expect(findDuplicateKey('{"amount":1,"\\u0061mount":2}')).toBe('amount');
-    expect(findDuplicateKey('{"a":[{"x":1},{"y":2,"y":3}]}')).toBe('y');
+    expect(findSpellingProblem('{"amount":1,"amount":30000}')).toEqual({ duplicateKey: 'amount' });
+    expect(findSpellingProblem('{"amount":1,"\\u0061mount":2}')).toEqual({ duplicateKey: 'amount' });
+    expect(findSpellingProblem('{"a":[{"x":1},{"y":2,"y":3}]}')).toEqual({ duplicateKey: 'y' });
   });
 
   it('allows the same key in different objects, and keys that look alike inside strings', () => {
-    expect(findDuplicateKey('{"a":{"id":1},"b":{"id":2},"c":[{"id":3}],"id":4}')).toBeNull();
-    expect(findDuplicateKey('{"memo":"\\"memo\\":1","amount":5}')).toBeNull();
-    expect(findDuplicateKey('[1,"a","a",{"k":"k"}]')).toBeNull();
+    expect(findSpellingProblem('{"a":{"id":1},"b":{"id":2},"c":[{"id":3}],"id":4}')).toBeNull();
+    expect(findSpellingProblem('{"memo":"\\"memo\\":1","amount":5}')).toBeNull();
+    expect(findSpellingProblem('[1,"a","a",{"k":"k"}]')).toBeNull();
+  });
+
+  it('wins over a number spelling found before it, as either alone refuses the body', () => {
+    expect(findSpellingProblem('{"amount":1.5,"memo":"a","memo":"b"}')).toEqual({ duplicateKey: 'memo' });
+    expect(findSpellingProblem('{"a":1e3,"b":[2.0]}')).toEqual({ nonIntegerNumber: '1e3' });
   });
 
   it('makes readJsonBody refuse the body as invalid_json', async () => {
