@@ -3,43 +3,38 @@
  * customer's balance never moves again and gets no PIN or new name; an erased one keeps every ledger
  * row while name, phone and PIN are gone.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createShopWithStaff, db, ledgerCount, type ShopWithStaff } from '../support/index.ts';
 import { balanceOf, createCustomer, idempotencyKey, mismatches, phone, rpcOk, rpcRefused, type Customer, type MoneyResult } from './support.ts';
-
-let world: ShopWithStaff;
-
-beforeAll(async () => {
-  world = await createShopWithStaff();
-});
 
 interface ClosedCustomer extends Customer {
   closed_at: string | null;
   erased_at: string | null;
 }
 
-const money = (customerId: string, amount: number) => ({
+const money = (world: ShopWithStaff, customerId: string, amount: number) => ({
   p_actor_user_id: world.owner.id,
   p_customer_id: customerId,
   p_amount: amount,
   p_idempotency_key: idempotencyKey(),
 });
 
-async function closedCustomer(options: { pin?: string } = {}): Promise<{ customer: Customer; chargeId: string }> {
+async function closedCustomer(world: ShopWithStaff, options: { pin?: string } = {}): Promise<{ customer: Customer; chargeId: string }> {
   const customer = await createCustomer(world.owner.id, world.shop.id, { pin: options.pin });
-  const charged = await rpcOk<MoneyResult>('charge_balance', money(customer.id, 5_000));
-  await rpcOk('deduct_balance', money(customer.id, 5_000));
+  const charged = await rpcOk<MoneyResult>('charge_balance', money(world, customer.id, 5_000));
+  await rpcOk('deduct_balance', money(world, customer.id, 5_000));
   await rpcOk('close_customer', { p_actor_user_id: world.manager.id, p_customer_id: customer.id });
   return { customer, chargeId: charged.transaction.id };
 }
 
 describe('close_customer', () => {
   it('refuses while money is left (balance_not_zero) and closes at zero; closing twice is customer_closed', async () => {
+    const world = await createShopWithStaff();
     const customer = await createCustomer(world.owner.id, world.shop.id, { balance: 3_000 });
     const refused = await rpcRefused('close_customer', { p_actor_user_id: world.owner.id, p_customer_id: customer.id }, 'balance_not_zero', 409);
     expect(JSON.parse(refused.details)).toEqual({ customer_id: customer.id, balance: 3_000 });
 
-    await rpcOk('deduct_balance', money(customer.id, 3_000));
+    await rpcOk('deduct_balance', money(world, customer.id, 3_000));
     const { customer: closed } = await rpcOk<{ customer: ClosedCustomer }>('close_customer', { p_actor_user_id: world.owner.id, p_customer_id: customer.id });
     expect(closed).toMatchObject({ id: customer.id, current_balance: 0, erased_at: null });
     expect(closed.closed_at).toEqual(expect.any(String));
@@ -48,11 +43,12 @@ describe('close_customer', () => {
   });
 
   it('a closed customer is not charged, deducted, cancelled into, paid at a kiosk, given a PIN or renamed', async () => {
-    const { customer, chargeId } = await closedCustomer({ pin: '1234' });
+    const world = await createShopWithStaff();
+    const { customer, chargeId } = await closedCustomer(world, { pin: '1234' });
     const before = await ledgerCount(customer.id);
 
-    await rpcRefused('charge_balance', money(customer.id, 1_000), 'customer_closed', 409);
-    await rpcRefused('deduct_balance', money(customer.id, 1_000), 'customer_closed', 409);
+    await rpcRefused('charge_balance', money(world, customer.id, 1_000), 'customer_closed', 409);
+    await rpcRefused('deduct_balance', money(world, customer.id, 1_000), 'customer_closed', 409);
     await rpcRefused('cancel_transaction', { p_actor_user_id: world.owner.id, p_transaction_id: chargeId, p_idempotency_key: idempotencyKey() }, 'customer_closed', 409);
     const { device_key } = await rpcOk<{ device_key: string }>('register_kiosk', { p_actor_user_id: world.owner.id, p_shop_id: world.shop.id, p_name: '키오스크' });
     await rpcRefused('kiosk_pay', { p_kiosk_key: device_key, p_phone: customer.phone, p_pin: '1234', p_amount: 1_000, p_idempotency_key: idempotencyKey() }, 'customer_closed', 409);
@@ -68,6 +64,7 @@ describe('close_customer', () => {
   });
 
   it('the table refuses a closed customer with money even past the functions', async () => {
+    const world = await createShopWithStaff();
     const customer = await createCustomer(world.owner.id, world.shop.id, { balance: 1_000 });
     await expect(db().query('update public.customers set closed_at = now() where id = $1', [customer.id])).rejects.toMatchObject({
       code: '23514',
@@ -78,7 +75,8 @@ describe('close_customer', () => {
 
 describe('erase_customer', () => {
   it('empties name and phone, deletes the PIN, keeps every ledger row unchanged and frees the phone', async () => {
-    const { customer } = await closedCustomer({ pin: '4321' });
+    const world = await createShopWithStaff();
+    const { customer } = await closedCustomer(world, { pin: '4321' });
     const { rows: ledgerBefore } = await db().query('select * from public.transactions where customer_id = $1 order by created_at, id', [customer.id]);
     expect(ledgerBefore).toHaveLength(2);
 
@@ -102,6 +100,7 @@ describe('erase_customer', () => {
   });
 
   it('refuses an open customer with customer_not_closed and keeps their data', async () => {
+    const world = await createShopWithStaff();
     const customer = await createCustomer(world.owner.id, world.shop.id, { phone: phone() });
     await rpcRefused('erase_customer', { p_actor_user_id: world.owner.id, p_customer_id: customer.id }, 'customer_not_closed', 409);
     const { rows } = await db().query('select name, phone from public.customers where id = $1', [customer.id]);

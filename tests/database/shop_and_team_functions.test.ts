@@ -3,8 +3,8 @@
  * remove_shop_member, list_shop_members): what each stores and each refusal, called as the edge
  * functions call them. Who may call which is proved once, in tests/functions/roles.test.ts.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
-import { addMember, createShopWithStaff, createUser, db, type ShopWithStaff } from '../support/index.ts';
+import { describe, expect, it } from 'vitest';
+import { addMember, createShopWithStaff, createUser, db } from '../support/index.ts';
 import { rpcOk, rpcRefused } from './support.ts';
 
 interface Shop {
@@ -22,12 +22,6 @@ interface Member {
   email: string;
   joined_at: string;
 }
-
-let world: ShopWithStaff;
-
-beforeAll(async () => {
-  world = await createShopWithStaff();
-});
 
 async function roleOf(shopId: string, userId: string): Promise<string | undefined> {
   const { rows } = await db().query<{ role: string }>('select role from public.shop_members where shop_id = $1 and user_id = $2', [
@@ -74,6 +68,7 @@ describe('create_shop and update_shop', () => {
     ['p_pin_lock_minutes', 0],
     ['p_pin_lock_minutes', 1441],
   ])('refuses %s = %d with validation_failed and changes nothing', async (field, value) => {
+    const world = await createShopWithStaff();
     const error = await rpcRefused('update_shop', { p_actor_user_id: world.owner.id, p_shop_id: world.shop.id, [field]: value }, 'validation_failed', 400);
     expect(JSON.parse(error.details)).toMatchObject({ field: field.slice(2) });
     const { rows } = await db().query('select max_balance, pin_max_attempts, pin_lock_minutes from public.shops where id = $1', [world.shop.id]);
@@ -81,6 +76,7 @@ describe('create_shop and update_shop', () => {
   });
 
   it('an unknown shop is shop_not_found', async () => {
+    const world = await createShopWithStaff();
     await rpcRefused('update_shop', { p_actor_user_id: world.owner.id, p_shop_id: crypto.randomUUID(), p_name: 'x' }, 'shop_not_found', 404);
   });
 });
@@ -110,6 +106,7 @@ describe('the team: add, change a role, remove, list', () => {
   });
 
   it('refuses an unknown email (user_not_found: the function invites), a second membership and an unknown role', async () => {
+    const world = await createShopWithStaff();
     const base = { p_actor_user_id: world.owner.id, p_shop_id: world.shop.id };
     await rpcRefused('add_shop_member', { ...base, p_email: 'nobody-yet@test.comings.kr', p_role: 'staff' }, 'user_not_found', 404);
     await rpcRefused('add_shop_member', { ...base, p_email: world.staff.email, p_role: 'manager' }, 'already_member', 409);
@@ -135,6 +132,7 @@ describe('the team: add, change a role, remove, list', () => {
   });
 
   it('refuses a role change or removal of a non-member with member_not_found', async () => {
+    const world = await createShopWithStaff();
     const stranger = await createUser();
     const base = { p_actor_user_id: world.owner.id, p_shop_id: world.shop.id, p_user_id: stranger.id };
     await rpcRefused('update_shop_member', { ...base, p_role: 'staff' }, 'member_not_found', 404);
