@@ -3,8 +3,8 @@
  * as the edge functions call them: every success with its exact balance, every refusal with its
  * contract code and HTTP status, idempotent replays, and the ledger left consistent.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
-import { createShopWithStaff, db, type ShopWithStaff } from '../support/index.ts';
+import { describe, expect, it } from 'vitest';
+import { createShopWithStaff, db } from '../support/index.ts';
 import {
   balanceOf,
   createCustomer,
@@ -14,13 +14,6 @@ import {
   rpcRefused,
   type MoneyResult,
 } from './support.ts';
-
-let world: ShopWithStaff;
-let other: ShopWithStaff;
-
-beforeAll(async () => {
-  [world, other] = await Promise.all([createShopWithStaff(), createShopWithStaff({ maxBalance: 100_000 })]);
-});
 
 function charge(actor: string, customerId: string, amount: number, key = idempotencyKey(), memo?: string) {
   return { p_actor_user_id: actor, p_customer_id: customerId, p_amount: amount, p_idempotency_key: key, p_memo: memo ?? null };
@@ -32,6 +25,7 @@ function cancel(actor: string, transactionId: string, key = idempotencyKey(), re
 
 describe('charge_balance and deduct_balance', () => {
   it('a charge adds to the balance and writes one ledger row with balance_after', async () => {
+    const world = await createShopWithStaff();
     const customer = await createCustomer(world.owner.id, world.shop.id);
     const result = await rpcOk<MoneyResult>('charge_balance', charge(world.staff.id, customer.id, 50_000, 'c-1', '첫 충전'));
     expect(result).toMatchObject({
@@ -51,6 +45,7 @@ describe('charge_balance and deduct_balance', () => {
   });
 
   it('a deduct takes from the balance, and one that would go below zero is refused with insufficient_balance', async () => {
+    const world = await createShopWithStaff();
     const customer = await createCustomer(world.owner.id, world.shop.id, { balance: 10_000 });
     const paid = await rpcOk<MoneyResult>('deduct_balance', charge(world.staff.id, customer.id, 7_000));
     expect(paid).toMatchObject({ balance: 3_000, transaction: { type: 'deduct', amount: 7_000, balance_after: 3_000 } });
@@ -62,20 +57,23 @@ describe('charge_balance and deduct_balance', () => {
   });
 
   it('a charge above the shop ceiling is refused with balance_ceiling_exceeded; reaching it exactly is allowed', async () => {
-    const customer = await createCustomer(other.owner.id, other.shop.id, { balance: 90_000 });
-    await rpcRefused('charge_balance', charge(other.staff.id, customer.id, 10_001), 'balance_ceiling_exceeded', 409);
-    const full = await rpcOk<MoneyResult>('charge_balance', charge(other.staff.id, customer.id, 10_000));
+    const world = await createShopWithStaff({ maxBalance: 100_000 });
+    const customer = await createCustomer(world.owner.id, world.shop.id, { balance: 90_000 });
+    await rpcRefused('charge_balance', charge(world.staff.id, customer.id, 10_001), 'balance_ceiling_exceeded', 409);
+    const full = await rpcOk<MoneyResult>('charge_balance', charge(world.staff.id, customer.id, 10_000));
     expect(full.balance).toBe(100_000);
-    await rpcRefused('charge_balance', charge(other.staff.id, customer.id, 1), 'balance_ceiling_exceeded', 409);
+    await rpcRefused('charge_balance', charge(world.staff.id, customer.id, 1), 'balance_ceiling_exceeded', 409);
   });
 
   it('the default ceiling is 2,000,000 won', async () => {
+    const world = await createShopWithStaff();
     const customer = await createCustomer(world.owner.id, world.shop.id, { balance: 2_000_000 });
     expect(await balanceOf(customer.id)).toBe(2_000_000);
     await rpcRefused('charge_balance', charge(world.staff.id, customer.id, 1), 'balance_ceiling_exceeded', 409);
   });
 
   it.each([0, -1, 10_000_001])('an amount of %i is refused with invalid_amount and changes nothing', async (amount) => {
+    const world = await createShopWithStaff();
     const customer = await createCustomer(world.owner.id, world.shop.id, { balance: 5_000 });
     await rpcRefused('charge_balance', charge(world.staff.id, customer.id, amount), 'invalid_amount', 400);
     await rpcRefused('deduct_balance', charge(world.staff.id, customer.id, amount), 'invalid_amount', 400);
@@ -83,6 +81,7 @@ describe('charge_balance and deduct_balance', () => {
   });
 
   it('an unknown customer is customer_not_found, another shop\'s customer answers the same', async () => {
+    const [world, other] = await Promise.all([createShopWithStaff(), createShopWithStaff()]);
     await rpcRefused('charge_balance', charge(world.staff.id, '00000000-0000-4000-8000-000000000000', 1_000), 'customer_not_found', 404);
     const theirs = await createCustomer(other.owner.id, other.shop.id, { balance: 1_000 });
     await rpcRefused('deduct_balance', charge(world.owner.id, theirs.id, 1_000), 'customer_not_found', 404);
@@ -91,17 +90,20 @@ describe('charge_balance and deduct_balance', () => {
   });
 
   it('a call without an acting user is not_authenticated', async () => {
+    const world = await createShopWithStaff();
     const customer = await createCustomer(world.owner.id, world.shop.id);
     await rpcRefused('charge_balance', { ...charge(world.owner.id, customer.id, 1_000), p_actor_user_id: null }, 'not_authenticated', 401);
   });
 
   it.each([null, '', 'has space', 'x'.repeat(201)])('an idempotency key of %j is refused with idempotency_key_required', async (key) => {
+    const world = await createShopWithStaff();
     const customer = await createCustomer(world.owner.id, world.shop.id);
     await rpcRefused('charge_balance', { ...charge(world.staff.id, customer.id, 1_000), p_idempotency_key: key }, 'idempotency_key_required', 400);
     expect(await balanceOf(customer.id)).toBe(0);
   });
 
   it('a memo over 500 characters is refused with validation_failed', async () => {
+    const world = await createShopWithStaff();
     const customer = await createCustomer(world.owner.id, world.shop.id);
     await rpcRefused('charge_balance', charge(world.staff.id, customer.id, 1_000, idempotencyKey(), '가'.repeat(501)), 'validation_failed', 400);
   });
@@ -109,6 +111,7 @@ describe('charge_balance and deduct_balance', () => {
 
 describe('idempotency', () => {
   it('a replay with the same key and parameters returns the original transaction and changes nothing', async () => {
+    const world = await createShopWithStaff();
     const customer = await createCustomer(world.owner.id, world.shop.id);
     const first = await rpcOk<MoneyResult>('charge_balance', charge(world.staff.id, customer.id, 20_000, 'replay-1'));
     await rpcOk('charge_balance', charge(world.staff.id, customer.id, 5_000));
@@ -120,6 +123,7 @@ describe('idempotency', () => {
   });
 
   it('the same key with another amount, customer, type or actor is refused with idempotency_key_reused', async () => {
+    const world = await createShopWithStaff();
     const customer = await createCustomer(world.owner.id, world.shop.id, { balance: 10_000 });
     const second = await createCustomer(world.owner.id, world.shop.id);
     await rpcOk('charge_balance', charge(world.staff.id, customer.id, 1_000, 'reuse-1'));
@@ -133,6 +137,7 @@ describe('idempotency', () => {
   });
 
   it('keys are per shop: another shop may use the same key', async () => {
+    const [world, other] = await Promise.all([createShopWithStaff(), createShopWithStaff()]);
     const mine = await createCustomer(world.owner.id, world.shop.id);
     const theirs = await createCustomer(other.owner.id, other.shop.id);
     await rpcOk('charge_balance', charge(world.staff.id, mine.id, 1_000, 'shared-key'));
@@ -141,6 +146,7 @@ describe('idempotency', () => {
   });
 
   it('a refused call does not use up its key', async () => {
+    const world = await createShopWithStaff();
     const customer = await createCustomer(world.owner.id, world.shop.id, { balance: 1_000 });
     await rpcRefused('deduct_balance', charge(world.staff.id, customer.id, 2_000, 'retry-after-charge'), 'insufficient_balance', 409);
     await rpcOk('charge_balance', charge(world.staff.id, customer.id, 1_000));
@@ -151,6 +157,7 @@ describe('idempotency', () => {
 
 describe('cancel_transaction', () => {
   it('cancelling a charge writes a linked charge_cancel and takes the amount back', async () => {
+    const world = await createShopWithStaff();
     const customer = await createCustomer(world.owner.id, world.shop.id);
     const charged = await rpcOk<MoneyResult>('charge_balance', charge(world.staff.id, customer.id, 30_000));
     const reversed = await rpcOk<MoneyResult>('cancel_transaction', cancel(world.manager.id, charged.transaction.id, idempotencyKey(), '잘못 충전'));
@@ -163,6 +170,7 @@ describe('cancel_transaction', () => {
   });
 
   it('cancelling a deduct writes a deduct_cancel and gives the amount back', async () => {
+    const world = await createShopWithStaff();
     const customer = await createCustomer(world.owner.id, world.shop.id, { balance: 10_000 });
     const paid = await rpcOk<MoneyResult>('deduct_balance', charge(world.staff.id, customer.id, 4_000));
     const reversed = await rpcOk<MoneyResult>('cancel_transaction', cancel(world.owner.id, paid.transaction.id));
@@ -170,6 +178,7 @@ describe('cancel_transaction', () => {
   });
 
   it('a transaction is cancelled once: the second cancel is already_cancelled', async () => {
+    const world = await createShopWithStaff();
     const customer = await createCustomer(world.owner.id, world.shop.id, { balance: 10_000 });
     const paid = await rpcOk<MoneyResult>('deduct_balance', charge(world.staff.id, customer.id, 4_000));
     const first = await rpcOk<MoneyResult>('cancel_transaction', cancel(world.owner.id, paid.transaction.id));
@@ -179,6 +188,7 @@ describe('cancel_transaction', () => {
   });
 
   it('a replayed cancel answers its reversal, not already_cancelled', async () => {
+    const world = await createShopWithStaff();
     const customer = await createCustomer(world.owner.id, world.shop.id, { balance: 10_000 });
     const paid = await rpcOk<MoneyResult>('deduct_balance', charge(world.staff.id, customer.id, 4_000));
     const first = await rpcOk<MoneyResult>('cancel_transaction', cancel(world.owner.id, paid.transaction.id, 'cancel-once'));
@@ -187,6 +197,7 @@ describe('cancel_transaction', () => {
   });
 
   it('a reversal cannot be cancelled', async () => {
+    const world = await createShopWithStaff();
     const customer = await createCustomer(world.owner.id, world.shop.id, { balance: 10_000 });
     const paid = await rpcOk<MoneyResult>('deduct_balance', charge(world.staff.id, customer.id, 4_000));
     const reversal = await rpcOk<MoneyResult>('cancel_transaction', cancel(world.owner.id, paid.transaction.id));
@@ -195,6 +206,7 @@ describe('cancel_transaction', () => {
   });
 
   it('cancelling a charge already spent is insufficient_balance', async () => {
+    const world = await createShopWithStaff();
     const customer = await createCustomer(world.owner.id, world.shop.id);
     const charged = await rpcOk<MoneyResult>('charge_balance', charge(world.staff.id, customer.id, 10_000));
     await rpcOk('deduct_balance', charge(world.staff.id, customer.id, 6_000));
@@ -203,14 +215,16 @@ describe('cancel_transaction', () => {
   });
 
   it('cancelling a deduct that would pass the ceiling is balance_ceiling_exceeded', async () => {
-    const customer = await createCustomer(other.owner.id, other.shop.id, { balance: 50_000 });
-    const paid = await rpcOk<MoneyResult>('deduct_balance', charge(other.staff.id, customer.id, 40_000));
-    await rpcOk('charge_balance', charge(other.staff.id, customer.id, 80_000));
-    await rpcRefused('cancel_transaction', cancel(other.owner.id, paid.transaction.id), 'balance_ceiling_exceeded', 409);
+    const world = await createShopWithStaff({ maxBalance: 100_000 });
+    const customer = await createCustomer(world.owner.id, world.shop.id, { balance: 50_000 });
+    const paid = await rpcOk<MoneyResult>('deduct_balance', charge(world.staff.id, customer.id, 40_000));
+    await rpcOk('charge_balance', charge(world.staff.id, customer.id, 80_000));
+    await rpcRefused('cancel_transaction', cancel(world.owner.id, paid.transaction.id), 'balance_ceiling_exceeded', 409);
     expect(await balanceOf(customer.id)).toBe(90_000);
   });
 
   it('staff may not cancel (insufficient_role); an unknown transaction is transaction_not_found; another shop\'s is too', async () => {
+    const [world, other] = await Promise.all([createShopWithStaff(), createShopWithStaff()]);
     const customer = await createCustomer(world.owner.id, world.shop.id, { balance: 10_000 });
     const paid = await rpcOk<MoneyResult>('deduct_balance', charge(world.staff.id, customer.id, 1_000));
     await rpcRefused('cancel_transaction', cancel(world.staff.id, paid.transaction.id), 'insufficient_role', 403);
@@ -226,6 +240,7 @@ describe('the ledger', () => {
   });
 
   it('reconcile_balances reports a balance changed behind the ledger\'s back, with both figures', async () => {
+    const world = await createShopWithStaff();
     const customer = await createCustomer(world.owner.id, world.shop.id, { balance: 7_000 });
     const client = await db().connect();
     try {
