@@ -3,7 +3,7 @@
  * kiosk_pay, kiosk_balance): who may act, what is stored, and each refusal.
  */
 import { createHash } from 'node:crypto';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createShopWithStaff, db, type ShopWithStaff } from '../support/index.ts';
 import {
   balanceOf,
@@ -16,13 +16,6 @@ import {
   type MoneyResult,
   type PinResult,
 } from './support.ts';
-
-let world: ShopWithStaff;
-let other: ShopWithStaff;
-
-beforeAll(async () => {
-  [world, other] = await Promise.all([createShopWithStaff(), createShopWithStaff()]);
-});
 
 interface Kiosk {
   id: string;
@@ -46,6 +39,7 @@ function pay(key: string, customer: Customer, pin: string, amount: number, idemp
 
 describe('create_customer and update_customer', () => {
   it('any member registers a customer at balance 0, with a trimmed name and an optional PIN', async () => {
+    const world = await createShopWithStaff();
     const number = phone();
     const { customer } = await rpcOk<{ customer: Customer & { created_at: string } }>('create_customer', {
       p_actor_user_id: world.staff.id,
@@ -60,6 +54,7 @@ describe('create_customer and update_customer', () => {
   });
 
   it('a phone is unique within a shop (phone_taken) but may repeat across shops', async () => {
+    const [world, other] = await Promise.all([createShopWithStaff(), createShopWithStaff()]);
     const number = phone();
     await createCustomer(world.owner.id, world.shop.id, { phone: number });
     await rpcRefused('create_customer', { p_actor_user_id: world.owner.id, p_shop_id: world.shop.id, p_name: '박지호', p_phone: number }, 'phone_taken', 409);
@@ -68,6 +63,7 @@ describe('create_customer and update_customer', () => {
   });
 
   it('refuses a bad name, phone or PIN, an unknown shop, and a non-member', async () => {
+    const [world, other] = await Promise.all([createShopWithStaff(), createShopWithStaff()]);
     const base = { p_actor_user_id: world.owner.id, p_shop_id: world.shop.id, p_name: '최유나', p_phone: phone() };
     await rpcRefused('create_customer', { ...base, p_name: '   ' }, 'invalid_name', 400);
     await rpcRefused('create_customer', { ...base, p_name: '가'.repeat(101) }, 'invalid_name', 400);
@@ -80,6 +76,7 @@ describe('create_customer and update_customer', () => {
   });
 
   it('update_customer changes what is given and keeps the rest; a taken phone is phone_taken', async () => {
+    const [world, other] = await Promise.all([createShopWithStaff(), createShopWithStaff()]);
     const taken = await createCustomer(world.owner.id, world.shop.id);
     const customer = await createCustomer(world.owner.id, world.shop.id, { name: '정하준', balance: 3_000 });
     const renamed = await rpcOk<{ customer: Customer }>('update_customer', { p_actor_user_id: world.staff.id, p_customer_id: customer.id, p_name: '정하윤' });
@@ -92,6 +89,7 @@ describe('create_customer and update_customer', () => {
 
 describe('kiosks', () => {
   it('an owner registers a kiosk and gets its device key once; only the key\'s sha256 is stored', async () => {
+    const world = await createShopWithStaff();
     const { kiosk, device_key } = await registerKiosk(world);
     expect(kiosk).toMatchObject({ shop_id: world.shop.id, name: '카운터 키오스크', active: true, last_seen_at: null });
     expect(device_key).toMatch(/^[0-9a-f]{64}$/);
@@ -100,6 +98,7 @@ describe('kiosks', () => {
   });
 
   it('managers and staff may not register or deactivate kiosks; other shops may not either', async () => {
+    const [world, other] = await Promise.all([createShopWithStaff(), createShopWithStaff()]);
     await rpcRefused('register_kiosk', { p_actor_user_id: world.manager.id, p_shop_id: world.shop.id, p_name: 'x' }, 'insufficient_role', 403);
     await rpcRefused('register_kiosk', { p_actor_user_id: world.staff.id, p_shop_id: world.shop.id, p_name: 'x' }, 'insufficient_role', 403);
     const { kiosk } = await registerKiosk(world);
@@ -109,6 +108,7 @@ describe('kiosks', () => {
   });
 
   it('kiosk_pay verifies the PIN and deducts in one call, recording the kiosk as the actor and when it was seen', async () => {
+    const world = await createShopWithStaff();
     const { kiosk, device_key } = await registerKiosk(world);
     const customer = await createCustomer(world.owner.id, world.shop.id, { pin: '1357', balance: 20_000 });
     const paid = await rpcOk<MoneyResult>('kiosk_pay', pay(device_key, customer, '1357', 6_500));
@@ -122,6 +122,7 @@ describe('kiosks', () => {
   });
 
   it('kiosk_pay with a wrong PIN returns the refusal, counts the failure and takes nothing', async () => {
+    const world = await createShopWithStaff();
     const { device_key } = await registerKiosk(world);
     const customer = await createCustomer(world.owner.id, world.shop.id, { pin: '1357', balance: 20_000 });
     const refused = await rpcOk<PinResult>('kiosk_pay', pay(device_key, customer, '7531', 6_500));
@@ -132,6 +133,7 @@ describe('kiosks', () => {
   });
 
   it('kiosk_pay is idempotent and refuses an overdraft with insufficient_balance', async () => {
+    const world = await createShopWithStaff();
     const { device_key } = await registerKiosk(world);
     const customer = await createCustomer(world.owner.id, world.shop.id, { pin: '1357', balance: 5_000 });
     const first = await rpcOk<MoneyResult>('kiosk_pay', pay(device_key, customer, '1357', 4_000, 'kiosk-pay-1'));
@@ -143,6 +145,7 @@ describe('kiosks', () => {
   });
 
   it('kiosk_balance shows the name and balance after the right PIN only', async () => {
+    const world = await createShopWithStaff();
     const { device_key } = await registerKiosk(world);
     const customer = await createCustomer(world.owner.id, world.shop.id, { name: '한지민', pin: '8642', balance: 12_345 });
     const args = { p_kiosk_key: device_key, p_phone: customer.phone, p_pin: '8642' };
@@ -151,6 +154,7 @@ describe('kiosks', () => {
   });
 
   it('a kiosk finds customers of its own shop only, and an unknown or deactivated key is refused', async () => {
+    const [world, other] = await Promise.all([createShopWithStaff(), createShopWithStaff()]);
     const mine = await registerKiosk(world);
     const theirs = await createCustomer(other.owner.id, other.shop.id, { pin: '1111', balance: 9_000 });
     await rpcRefused('kiosk_pay', pay(mine.device_key, theirs, '1111', 1_000), 'customer_not_found', 404);
@@ -170,6 +174,7 @@ describe('kiosks', () => {
   });
 
   it('kiosk_pay refuses a malformed phone, PIN or amount', async () => {
+    const world = await createShopWithStaff();
     const { device_key } = await registerKiosk(world);
     const customer = await createCustomer(world.owner.id, world.shop.id, { pin: '1357', balance: 5_000 });
     await rpcRefused('kiosk_pay', { ...pay(device_key, customer, '1357', 1_000), p_phone: '010-123-4567' }, 'invalid_phone', 400);
