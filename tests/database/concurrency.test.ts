@@ -6,16 +6,16 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createShopWithStaff, db, stackEnv, type ShopWithStaff } from '../support/index.ts';
+import { createShopWithStaff, db, stackEnv } from '../support/index.ts';
 import { balanceOf, createCustomer, idempotencyKey, mismatches, rpcOk, type MoneyResult, type PinResult } from './support.ts';
 
 const RACERS = 50;
 
-let world: ShopWithStaff;
+// The racers' connections carry no data (each test races on a shop and customer of its own), so the
+// tests share them rather than each opening and closing 50 connections.
 let racers: pg.Client[];
 
 beforeAll(async () => {
-  world = await createShopWithStaff();
   racers = await Promise.all(
     Array.from({ length: RACERS }, async () => {
       const client = new pg.Client({ connectionString: stackEnv().DB_URL, options: '-c role=service_role' });
@@ -80,6 +80,7 @@ const LOCK_CUSTOMER = 'select 1 from public.customers where id = $1 for update';
 
 describe(`${RACERS} calls at once`, () => {
   it('deducts on one customer never drive the balance below zero: 10 of 50 succeed, 40 are insufficient_balance', async () => {
+    const world = await createShopWithStaff();
     const customer = await createCustomer(world.owner.id, world.shop.id, { balance: 10_000 });
     const outcomes = await race<MoneyResult>(LOCK_CUSTOMER, [customer.id], () => [
       'select public.deduct_balance($1, $2, 1000, $3)',
@@ -93,6 +94,7 @@ describe(`${RACERS} calls at once`, () => {
   });
 
   it('charges on one customer add up exactly', async () => {
+    const world = await createShopWithStaff();
     const customer = await createCustomer(world.owner.id, world.shop.id);
     const outcomes = await race<MoneyResult>(LOCK_CUSTOMER, [customer.id], (i) => [
       'select public.charge_balance($1, $2, $3, $4)',
@@ -105,6 +107,7 @@ describe(`${RACERS} calls at once`, () => {
   });
 
   it('a mix of charges and deducts ends at exactly the expected balance', async () => {
+    const world = await createShopWithStaff();
     const customer = await createCustomer(world.owner.id, world.shop.id, { balance: 25_000 });
     const outcomes = await race<MoneyResult>(LOCK_CUSTOMER, [customer.id], (i) => [
       i % 2 === 0 ? 'select public.charge_balance($1, $2, 3000, $3)' : 'select public.deduct_balance($1, $2, 1000, $3)',
@@ -116,6 +119,7 @@ describe(`${RACERS} calls at once`, () => {
   });
 
   it('calls with one idempotency key apply once and all answer the same transaction', async () => {
+    const world = await createShopWithStaff();
     const customer = await createCustomer(world.owner.id, world.shop.id);
     const key = idempotencyKey('same');
     const outcomes = await race<MoneyResult>(LOCK_CUSTOMER, [customer.id], () => [
@@ -133,6 +137,7 @@ describe(`${RACERS} calls at once`, () => {
   });
 
   it('cancels of one transaction apply exactly once; the other 49 are already_cancelled', async () => {
+    const world = await createShopWithStaff();
     const customer = await createCustomer(world.owner.id, world.shop.id, { balance: 10_000 });
     const paid = await rpcOk<MoneyResult>('deduct_balance', {
       p_actor_user_id: world.staff.id,
@@ -150,6 +155,7 @@ describe(`${RACERS} calls at once`, () => {
   });
 
   it('wrong PINs are counted exactly: four pin_invalid (4, 3, 2, 1 left), then pin_locked, and the right PIN stays locked out', async () => {
+    const world = await createShopWithStaff();
     const customer = await createCustomer(world.owner.id, world.shop.id, { pin: '2580' });
     const outcomes = await race<PinResult>(
       'select 1 from private.customer_pins where customer_id = $1 for update',
@@ -167,6 +173,7 @@ describe(`${RACERS} calls at once`, () => {
   });
 
   it('kiosk payments by one customer never overspend', async () => {
+    const world = await createShopWithStaff();
     const { device_key } = await rpcOk<{ device_key: string }>('register_kiosk', {
       p_actor_user_id: world.owner.id,
       p_shop_id: world.shop.id,
