@@ -4,31 +4,33 @@
  * shows a member their own shop's rows only. Also: the money functions route by a given shop, and a
  * shop that is not the customer's answers as an unknown id.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
-import { createShopWithStaff, untyped, type ShopWithStaff } from '../support/index.ts';
-import { createCustomer, idempotencyKey, rpcOk, rpcRefused, type Customer, type MoneyResult } from './support.ts';
+import { describe, expect, it } from 'vitest';
+import { createShopWithStaff, untyped } from '../support/index.ts';
+import { createCustomer, idempotencyKey, rpcOk, rpcRefused, type MoneyResult } from './support.ts';
 
-let shop: ShopWithStaff;
-let other: ShopWithStaff;
-let customer: Customer;
-let charge: MoneyResult;
-let cancel: MoneyResult;
-
-beforeAll(async () => {
-  [shop, other] = await Promise.all([createShopWithStaff(), createShopWithStaff()]);
-  customer = await createCustomer(shop.owner.id, shop.shop.id, { name: '이서연' });
-  await createCustomer(other.owner.id, other.shop.id, { name: '남의 손님', balance: 5_000 });
-  charge = await rpcOk<MoneyResult>('charge_balance', {
+/**
+ * A shop whose customer 이서연 was charged 30,000 won and had the charge cancelled, and another shop
+ * with a customer of its own (남의 손님, 5,000 won).
+ */
+async function twoShopsWithLedgers() {
+  const [shop, other] = await Promise.all([createShopWithStaff(), createShopWithStaff()]);
+  const [customer] = await Promise.all([
+    createCustomer(shop.owner.id, shop.shop.id, { name: '이서연' }),
+    createCustomer(other.owner.id, other.shop.id, { name: '남의 손님', balance: 5_000 }),
+  ]);
+  const charge = await rpcOk<MoneyResult>('charge_balance', {
     p_actor_user_id: shop.staff.id, p_customer_id: customer.id, p_amount: 30_000, p_idempotency_key: idempotencyKey('embed'),
     p_shop_id: shop.shop.id,
   });
-  cancel = await rpcOk<MoneyResult>('cancel_transaction', {
+  const cancel = await rpcOk<MoneyResult>('cancel_transaction', {
     p_actor_user_id: shop.owner.id, p_transaction_id: charge.transaction.id, p_idempotency_key: idempotencyKey('embed'),
   });
-});
+  return { shop, other, customer, charge, cancel };
+}
 
 describe('embedding through composite keys, under RLS', () => {
   it('transactions?select=*,customers(name): each ledger row with its customer', async () => {
+    const { shop, charge, cancel } = await twoShopsWithLedgers();
     const { data, error } = await untyped(shop.staff.client)
       .from('transactions').select('id, type, amount, customers(name)').order('sequence');
     expect(error).toBeNull();
@@ -39,6 +41,7 @@ describe('embedding through composite keys, under RLS', () => {
   });
 
   it('customers?select=*,transactions(*): each customer with their ledger rows', async () => {
+    const { shop } = await twoShopsWithLedgers();
     const { data, error } = await untyped(shop.manager.client)
       .from('customers').select('name, current_balance, transactions(type, sequence)').order('sequence', { referencedTable: 'transactions' });
     expect(error).toBeNull();
@@ -48,6 +51,7 @@ describe('embedding through composite keys, under RLS', () => {
   });
 
   it('another shop\'s member embeds nothing of this shop', async () => {
+    const { other } = await twoShopsWithLedgers();
     const { data, error } = await untyped(other.owner.client).from('customers').select('name, transactions(type)');
     expect(error).toBeNull();
     expect(data).toEqual([{ name: '남의 손님', transactions: [{ type: 'charge' }] }]);
@@ -56,6 +60,7 @@ describe('embedding through composite keys, under RLS', () => {
 
 describe('the money functions route by the shop they are given', () => {
   it('with the customer\'s shop they act; with another shop they answer as for an unknown customer', async () => {
+    const { shop, other, customer } = await twoShopsWithLedgers();
     const given = await rpcOk<MoneyResult>('charge_balance', {
       p_actor_user_id: shop.staff.id, p_customer_id: customer.id, p_amount: 1_000, p_idempotency_key: idempotencyKey('route'),
       p_shop_id: shop.shop.id,
