@@ -1,14 +1,8 @@
 import { decodeJwt, SignJWT, UnsecuredJWT, type JWTPayload } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { anonClient, closeDb, createShopWithStaff, db, stackEnv, type ShopWithStaff } from '../support/index.ts';
 
 afterAll(closeDb);
-
-let shopA: ShopWithStaff;
-let shopB: ShopWithStaff;
-beforeAll(async () => {
-  [shopA, shopB] = await Promise.all([createShopWithStaff(), createShopWithStaff()]);
-});
 
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -17,7 +11,7 @@ function sign(claims: JWTPayload, secret = stackEnv().JWT_SECRET) {
 }
 
 /** The forgeries every verifier must refuse, each made from a real member's claims. */
-async function forgedTokens(): Promise<Record<string, string>> {
+async function forgedTokens(shopA: ShopWithStaff, shopB: ShopWithStaff): Promise<Record<string, string>> {
   const genuine = shopA.staff.accessToken;
   const claims = decodeJwt(genuine);
   const [header, , signature] = genuine.split('.');
@@ -48,13 +42,16 @@ async function healthAs(token: string) {
 
 describe('JWTs across PostgREST, SQL and the functions', () => {
   it("a member's select through PostgREST returns their own shop only", async () => {
+    // A second shop exists for RLS to hide.
+    const [shopA] = await Promise.all([createShopWithStaff(), createShopWithStaff()]);
     const { data, error } = await shopA.staff.client.from('shops').select('id, name');
     expect(error).toBeNull();
     expect(data).toEqual([{ id: shopA.shop.id, name: shopA.shop.name }]);
   });
 
   it('auth.uid() inside SQL equals the JWT sub', async () => {
-    const claims = decodeJwt(shopA.owner.accessToken);
+    const shop = await createShopWithStaff();
+    const claims = decodeJwt(shop.owner.accessToken);
     const client = await db().connect();
     try {
       await client.query('begin');
@@ -64,7 +61,7 @@ describe('JWTs across PostgREST, SQL and the functions', () => {
       const { rows } = await client.query<{ uid: string; role: string; email: string }>(
         "select auth.uid() as uid, auth.role() as role, auth.jwt() ->> 'email' as email",
       );
-      expect(rows).toEqual([{ uid: shopA.owner.id, role: 'authenticated', email: shopA.owner.email }]);
+      expect(rows).toEqual([{ uid: shop.owner.id, role: 'authenticated', email: shop.owner.email }]);
     } finally {
       await client.query('rollback');
       client.release();
@@ -72,6 +69,8 @@ describe('JWTs across PostgREST, SQL and the functions', () => {
   });
 
   it("PostgREST hands the token's sub to auth.uid(): RLS shows each member exactly their shop's members", async () => {
+    // A first shop's members exist for RLS to hide.
+    const [, shopB] = await Promise.all([createShopWithStaff(), createShopWithStaff()]);
     const { data, error } = await shopB.manager.client.from('shop_members').select('user_id, role').order('role');
     expect(error).toBeNull();
     expect(data).toEqual([
@@ -82,8 +81,9 @@ describe('JWTs across PostgREST, SQL and the functions', () => {
   });
 
   it('PostgREST refuses every forged token with 401', async () => {
+    const [shopA, shopB] = await Promise.all([createShopWithStaff(), createShopWithStaff()]);
     const results: Record<string, { status: number; code: unknown }> = {};
-    for (const [name, token] of Object.entries(await forgedTokens())) {
+    for (const [name, token] of Object.entries(await forgedTokens(shopA, shopB))) {
       const { status, body } = await restAs(token);
       results[name] = { status, code: (body as { code?: unknown }).code };
     }
@@ -96,8 +96,9 @@ describe('JWTs across PostgREST, SQL and the functions', () => {
   });
 
   it('the functions host refuses every forged token with 401 before a verify_jwt function runs', async () => {
+    const [shopA, shopB] = await Promise.all([createShopWithStaff(), createShopWithStaff()]);
     const results: Record<string, unknown> = {};
-    for (const [name, token] of Object.entries(await forgedTokens())) results[name] = await healthAs(token);
+    for (const [name, token] of Object.entries(await forgedTokens(shopA, shopB))) results[name] = await healthAs(token);
     const refused = { status: 401, body: { msg: 'Invalid JWT' } };
     expect(results).toEqual({
       'tampered payload (another sub, same signature)': refused,
