@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { addMember, createShopWithStaff, createUser, db, stackEnv, type ShopWithStaff, type TestUser } from '../support/index.ts';
 import { anonKey, asKiosk, asStaff, callFunction, charge, createCustomer, newIdempotencyKey, registerKiosk, uniquePhone, type Caller, type CustomerRecord, type FunctionAnswer } from './http.ts';
 
@@ -293,11 +293,6 @@ function readmeTable(): TableRow[] {
 }
 
 const table = readmeTable();
-let other: ShopWithStaff;
-
-beforeAll(async () => {
-  other = await createShopWithStaff();
-});
 
 describe("README's \"Who may do what\", row by row", () => {
   it('has a probe for every row and a row for every probe', () => {
@@ -305,7 +300,7 @@ describe("README's \"Who may do what\", row by row", () => {
   });
 
   it.each(table.map((row) => [row.action, row] as const))('%s', async (_action, row) => {
-    const shop = await createShopWithStaff();
+    const [shop, other] = await Promise.all([createShopWithStaff(), createShopWithStaff()]);
     const world: World = { ...shop, deviceKey: (await registerKiosk(shop.owner, shop.shop.id)).device_key };
     const acting: Record<Column, Acting> = {
       owner: { column: 'owner', caller: asStaff(world.owner), user: world.owner },
