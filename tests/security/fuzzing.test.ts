@@ -553,6 +553,7 @@ function faultsOf(route: Route): fc.Arbitrary<FuzzCase> {
 const label = (route: Route) => `${route.method} ${route.path}`;
 
 describe('fuzzing every edge function route with hostile input', () => {
+  // One world of two shops for the whole run, on purpose: both are fingerprinted before and after it.
   beforeAll(async () => {
     [a, b] = await Promise.all([createShopWithStaff(), createShopWithStaff()]);
     customer = await createCustomer(a.owner, a.shop.id, { pin: RIGHT_PIN });

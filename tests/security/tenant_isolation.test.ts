@@ -49,6 +49,7 @@ const callers = () => [
   { who: 'anon', bearer: null as string | null },
 ];
 
+// One world of two shops for the whole file, on purpose: B is fingerprinted before and after every attack.
 beforeAll(async () => {
   [a, b] = await Promise.all([createShopWithStaff(), createShopWithStaff({ name: `비밀 가게 ${randomInt(1e9)}` })]);
   const secretName = `비밀손님${randomInt(1e9)}`;
