@@ -15,21 +15,26 @@ stable
 set search_path = ''
 as $$
 begin
+  -- One probe per statement, and the session's null test outside them: in one expression with the
+  -- probes, a null session made the custom plan cheaper than the generic one, so the plan cache kept
+  -- planning the statement anew on every call.
+  if not exists (
+    select 1 from auth.users u
+    where u.id = p_user_id
+      and u.deleted_at is null
+      and (u.banned_until is null or u.banned_until <= now())
+  ) then
+    return false;
+  end if;
+  if p_session_id is null then
+    return true;
+  end if;
   return exists (
-      select 1 from auth.users u
-      where u.id = p_user_id
-        and u.deleted_at is null
-        and (u.banned_until is null or u.banned_until <= now())
-    )
-    and (
-      p_session_id is null
-      or exists (
-        select 1 from auth.sessions s
-        where s.id = p_session_id
-          and s.user_id = p_user_id
-          and (s.not_after is null or s.not_after > now())
-      )
-    );
+    select 1 from auth.sessions s
+    where s.id = p_session_id
+      and s.user_id = p_user_id
+      and (s.not_after is null or s.not_after > now())
+  );
 end;
 $$;
 
