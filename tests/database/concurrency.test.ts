@@ -6,7 +6,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createShopWithStaff, db, stackEnv } from '../support/index.ts';
+import { createShopWithStaff, db, ledgerCount, stackEnv } from '../support/index.ts';
 import { balanceOf, createCustomer, idempotencyKey, mismatches, rpcOk, type MoneyResult, type PinResult } from './support.ts';
 
 const RACERS = 50;
@@ -132,8 +132,7 @@ describe(`${RACERS} calls at once`, () => {
     expect(results.filter((r) => !r.replayed)).toHaveLength(1);
     expect(new Set(results.map((r) => r.balance))).toEqual(new Set([7_000]));
     expect(await balanceOf(customer.id)).toBe(7_000);
-    const { rows } = await db().query('select count(*)::int as n from public.transactions where customer_id = $1', [customer.id]);
-    expect(rows[0].n).toBe(1);
+    expect(await ledgerCount(customer.id)).toBe(1);
   });
 
   it('cancels of one transaction apply exactly once; the other 49 are already_cancelled', async () => {

@@ -4,7 +4,7 @@
  * transaction that is rolled back, so the ledger stays reconciled.
  */
 import { describe, expect, it } from 'vitest';
-import { createShopWithStaff, db } from '../support/index.ts';
+import { createShopWithStaff, db, ledgerCount } from '../support/index.ts';
 import { balanceOf, createCustomer, idempotencyKey, mismatches, rpcOk, type MoneyResult } from './support.ts';
 
 /** Runs the statement in a transaction that is always rolled back; returns how it was refused. */
@@ -217,8 +217,7 @@ describe('transactions', () => {
     expect(codes).toEqual(['23514', '23514', '23514', '23514', '23505', '23505', '23514', 'accepted']);
     expect(await mismatches()).toEqual([]);
     expect(await balanceOf(customer.id)).toBe(10_000);
-    const { rows } = await db().query('select count(*)::int as n from public.transactions where customer_id = $1', [customer.id]);
-    expect(rows[0].n).toBe(1);
+    expect(await ledgerCount(customer.id)).toBe(1);
   });
 });
 

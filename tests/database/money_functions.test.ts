@@ -4,7 +4,7 @@
  * contract code and HTTP status, idempotent replays, and the ledger left consistent.
  */
 import { describe, expect, it } from 'vitest';
-import { createShopWithStaff, db } from '../support/index.ts';
+import { createShopWithStaff, db, ledgerCount } from '../support/index.ts';
 import {
   balanceOf,
   createCustomer,
@@ -118,8 +118,7 @@ describe('idempotency', () => {
     const again = await rpcOk<MoneyResult>('charge_balance', charge(world.staff.id, customer.id, 20_000, 'replay-1'));
     expect(again).toEqual({ ...first, replayed: true });
     expect(await balanceOf(customer.id)).toBe(25_000);
-    const { rows } = await db().query('select count(*)::int as n from public.transactions where customer_id = $1', [customer.id]);
-    expect(rows[0].n).toBe(2);
+    expect(await ledgerCount(customer.id)).toBe(2);
   });
 
   it('the same key with another amount, customer, type or actor is refused with idempotency_key_reused', async () => {

@@ -78,8 +78,6 @@ export async function createCustomer(
   return { ...customer, current_balance: options.balance ?? 0 };
 }
 
-/** The balance as stored, read past RLS. */
-
 /** Every customer whose balance differs from their ledger, as reconcile_balances reports them. */
 export async function mismatches(): Promise<unknown[]> {
   return (await rpcOk<unknown[]>('reconcile_balances', {})) ?? [];

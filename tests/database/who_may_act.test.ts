@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { createShopWithStaff, createUser, db, signInAgain, uniqueEmail, uniquePhone, type ShopWithStaff, type TestUser } from '../support/index.ts';
 import { fingerprint } from '../security/support.ts';
+import { movementSign } from '../support/movements.ts';
 import { createCustomer, idempotencyKey, rpc, rpcOk, rpcRefused, type Customer, type MoneyResult } from './support.ts';
 
 /** The `session_id` claim of a user's access token, as the edge functions read it. */
@@ -199,6 +200,8 @@ describe('the sign of each movement type', () => {
       { type: 'deduct_cancel', sign: 1, one: 1 },
       { type: 'refund', sign: -1, one: -1 },
     ]);
+    // The TypeScript copy the tests and the generator use says the same.
+    expect(rows.map((r) => movementSign(r.type))).toEqual(rows.map((r) => r.sign));
     // The ledger's type check (transactions_type_known) lists exactly these types.
     const { rows: check } = await db().query<{ definition: string }>(
       `select pg_get_constraintdef(c.oid) as definition from pg_constraint c

@@ -64,11 +64,12 @@ describe('routing and request framing', () => {
     },
   );
 
-  it.each([['GET', 'no-such-function'], ['POST', 'refunds/new']])(
-    'answers %s on an unknown function (%s) with 404 route_not_found in the error JSON',
-    async (method, route) => {
+  // Signed in or with the anon key alone, an unknown route is the router's 404, never the gateway's 401.
+  it.each([['GET', 'no-such-function', 'staff'], ['GET', 'no-such-function', 'no token'], ['POST', 'refunds/new', 'staff']])(
+    'answers %s on an unknown function (%s) with 404 route_not_found in the error JSON, as %s',
+    async (method, route, who) => {
       const { staff } = await createShopWithStaff();
-      const answer = await callFunction(route, asStaff(staff), { method, ...(method === 'POST' ? { body: {} } : {}) });
+      const answer = await callFunction(route, who === 'staff' ? asStaff(staff) : null, { method, ...(method === 'POST' ? { body: {} } : {}) });
       expectError(answer, 404, 'route_not_found');
       expect(answer.headers.get('content-type')).toBe('application/json; charset=utf-8');
     },

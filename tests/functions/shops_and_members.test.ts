@@ -89,9 +89,12 @@ describe('/functions/v1/members', () => {
     expect(added.status).toBe(201);
     expect(added.body.member).toMatchObject({ email: address, role: 'manager' });
 
-    const accepted = await anonClient().auth.verifyOtp({ token_hash: await invitationToken(address), type: 'invite' });
+    const invitee = anonClient();
+    const accepted = await invitee.auth.verifyOtp({ token_hash: await invitationToken(address), type: 'invite' });
     expect(accepted.error).toBeNull();
     expect(accepted.data.user!.id).toBe(added.body.member.user_id);
+    // The session the invitation opened works: the invitee reads exactly the shop it joined.
+    expect((await invitee.from('shops').select('id')).data).toEqual([{ id: shop.id }]);
   });
 
   it('refuses an invitation the caller may not make before anyone is invited', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createShopWithStaff } from '../support/index.ts';
+import { addMember, createShopWithStaff } from '../support/index.ts';
 import { asStaff, balanceOf, callFunction, charge, expectError, invoke, ledgerCount, newIdempotencyKey, shopWithCustomer, staffClient } from './http.ts';
 
 const TRANSACTION_FIELDS = [
@@ -258,25 +258,33 @@ describe('POST /functions/v1/transactions/cancel', () => {
 describe('shop_id in money requests', () => {
   it('charges, deducts and cancels with the customer\'s shop_id; another shop\'s id is 404 and changes nothing', async () => {
     const { owner, shop, customer } = await shopWithCustomer({ balance: 10_000 });
+    const charged = await callFunction('transactions/charge', asStaff(owner), {
+      body: { customer_id: customer.id, shop_id: shop.id, amount: 2_000 },
+      idempotencyKey: newIdempotencyKey(),
+    });
+    expect([charged.status, charged.body.balance]).toEqual([200, 12_000]);
     const taken = await callFunction('transactions/deduct', asStaff(owner), {
       body: { customer_id: customer.id, shop_id: shop.id, amount: 4_000 },
       idempotencyKey: newIdempotencyKey(),
     });
-    expect(taken.status).toBe(200);
-    expect((taken.body as { balance: number }).balance).toBe(6_000);
+    expect([taken.status, taken.body.balance]).toEqual([200, 8_000]);
+    // The caller is a member of the other shop too, so its refusal is the routing's, not a missing membership.
     const elsewhere = await createShopWithStaff();
+    await addMember(elsewhere.shop.id, owner.id, 'staff');
     for (const [route, body, code] of [
       ['transactions/charge', { customer_id: customer.id, shop_id: elsewhere.shop.id, amount: 1_000 }, 'customer_not_found'],
-      ['transactions/cancel', { transaction_id: (taken.body as { transaction: { id: string } }).transaction.id, shop_id: elsewhere.shop.id }, 'transaction_not_found'],
+      ['transactions/deduct', { customer_id: customer.id, shop_id: elsewhere.shop.id, amount: 1_000 }, 'customer_not_found'],
+      ['transactions/cancel', { transaction_id: taken.body.transaction.id, shop_id: elsewhere.shop.id }, 'transaction_not_found'],
     ] as const) {
       expectError(await callFunction(route, asStaff(owner), { body, idempotencyKey: newIdempotencyKey() }), 404, code);
     }
+    expect(await balanceOf(customer.id)).toBe(8_000);
     const cancelled = await callFunction('transactions/cancel', asStaff(owner), {
-      body: { transaction_id: (taken.body as { transaction: { id: string } }).transaction.id, shop_id: shop.id },
+      body: { transaction_id: taken.body.transaction.id, shop_id: shop.id },
       idempotencyKey: newIdempotencyKey(),
     });
-    expect((cancelled.body as { balance: number }).balance).toBe(10_000);
-    expect(await ledgerCount(customer.id)).toBe(3);
+    expect([cancelled.status, cancelled.body.balance]).toEqual([200, 12_000]);
+    expect(await ledgerCount(customer.id)).toBe(4);
   });
 
   it('refuses a shop_id that is not a UUID with 400 validation_failed', async () => {

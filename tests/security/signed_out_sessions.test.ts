@@ -3,7 +3,7 @@
 // functions pass the token's session to SQL, which checks it with the same rule before anything else.
 import { describe, expect, it } from 'vitest';
 import { asStaff, callFunction, charge, createCustomer, registerKiosk, asKiosk, newIdempotencyKey, uniquePhone, type FunctionAnswer } from '../functions/http.ts';
-import { anonClient, createShopWithStaff, db, ledgerCount, signInAgain, stackEnv, type ShopWithStaff, type TestUser } from '../support/index.ts';
+import { anonClient, createShopWithStaff, db, ledgerCount, signInAgain, stackEnv, uniqueEmail, type ShopWithStaff, type TestUser } from '../support/index.ts';
 import { fingerprint } from './support.ts';
 import { openScreen } from '../realtime/support.ts';
 
@@ -99,18 +99,24 @@ interface Targets {
   customerId: string;
   transactionId: string;
   kioskId: string;
+  promotionId: string;
 }
 
-/** A customer with a PIN and a charge, and a kiosk, made by a signed-in owner. */
+/**
+ * A customer with a PIN and a charge, a kiosk, and a promotion (over a minimum no test charge reaches, so
+ * it adds no bonus), made by a signed-in owner.
+ */
 async function targets(world: ShopWithStaff, owner: TestUser): Promise<Targets> {
   const customer = await createCustomer(owner, world.shop.id, { pin: '1357' });
   const charged = await charge(owner, customer.id, 20_000);
   const { kiosk } = await registerKiosk(owner, world.shop.id);
-  return { world, customerId: customer.id, transactionId: charged.transaction.id, kioskId: kiosk.id };
+  const promotion = await callFunction('promotions', asStaff(owner), { body: { shop_id: world.shop.id, min_charge: 500_000, bonus_amount: 1_000 } });
+  if (promotion.status !== 201) throw new Error(`create promotion answered ${promotion.status}: ${JSON.stringify(promotion.body)}`);
+  return { world, customerId: customer.id, transactionId: charged.transaction.id, kioskId: kiosk.id, promotionId: promotion.body.promotion.id };
 }
 
 /** Every kind of staff route with the given token: money, PINs, customers, kiosks, promotions, refunds, shops, the team. */
-async function everyStaffRoute({ world, customerId, transactionId, kioskId }: Targets, token: string) {
+async function everyStaffRoute({ world, customerId, transactionId, kioskId, promotionId }: Targets, token: string) {
   const key = () => ({ idempotencyKey: newIdempotencyKey() });
   const routes: Array<[string, { method?: string; body?: unknown; idempotencyKey?: string }]> = [
     ['transactions/charge', { body: { customer_id: customerId, amount: 1_000 }, ...key() }],
@@ -124,12 +130,16 @@ async function everyStaffRoute({ world, customerId, transactionId, kioskId }: Ta
     ['customers', { body: { shop_id: world.shop.id, name: '새 손님', phone: uniquePhone() } }],
     ['customers', { method: 'PATCH', body: { customer_id: customerId, name: '새 이름' } }],
     ['customers/close', { body: { customer_id: customerId } }],
+    ['customers/erase', { body: { customer_id: customerId } }],
     ['shop-kiosks', { body: { shop_id: world.shop.id, name: '새 키오스크' } }],
     ['shop-kiosks/deactivate', { body: { kiosk_id: kioskId } }],
     ['promotions', { body: { shop_id: world.shop.id, min_charge: 1_000, bonus_percent: 5 } }],
+    ['promotions/end', { body: { promotion_id: promotionId } }],
     ['shops', { body: { name: '새 가게' } }],
     ['shops', { method: 'PATCH', body: { shop_id: world.shop.id, name: '바뀐 가게' } }],
     [`members?shop_id=${world.shop.id}`, { method: 'GET' }],
+    ['members', { body: { shop_id: world.shop.id, email: uniqueEmail('signed-out-invitee'), role: 'staff' } }],
+    ['members', { method: 'PATCH', body: { shop_id: world.shop.id, user_id: world.staff.id, role: 'manager' } }],
     ['members/remove', { body: { shop_id: world.shop.id, user_id: world.staff.id } }],
   ];
   const outcomes: Array<[string, number, string | null]> = [];

@@ -128,13 +128,4 @@ describe('functions through supabase-js', () => {
     expect(error).toBeNull();
     expect(data).toMatchObject({ status: 'ok', database: 'ok', rest_status: 200 });
   });
-
-  it('an unknown function is 404 route_not_found in the error JSON', async () => {
-    const { API_URL, ANON_KEY } = stackEnv();
-    const response = await fetch(`${API_URL}/functions/v1/no-such-function`, { headers: { apikey: ANON_KEY } });
-    expect(response.status).toBe(404);
-    const body = (await response.json()) as { error: { code: string; request_id: string } };
-    expect(body.error.code).toBe('route_not_found');
-    expect(body.error.request_id).toBe(response.headers.get('x-request-id'));
-  });
 });

@@ -46,10 +46,10 @@ describe('journey rules', () => {
   it("each refusal's status is the error contract's", () => {
     expect(Object.fromEntries(REFUSALS.map((refusal) => [refusal, refusalStatus(refusal)]))).toEqual({
       insufficient_balance: ERROR_STATUS.insufficient_balance,
-      balance_ceiling_exceeded: 409,
-      pin_invalid: 401,
-      pin_locked: 423,
-      nothing_to_refund: 409,
+      balance_ceiling_exceeded: ERROR_STATUS.balance_ceiling_exceeded,
+      pin_invalid: ERROR_STATUS.pin_invalid,
+      pin_locked: ERROR_STATUS.pin_locked,
+      nothing_to_refund: ERROR_STATUS.nothing_to_refund,
     });
   });
 
