@@ -4,6 +4,7 @@
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { RETRY_AFTER_SECONDS } from '../functions/_shared/error_status.ts';
 import type { AuthHandler } from './auth.ts';
 import type { RealtimeServer } from './realtime.ts';
 
@@ -46,7 +47,6 @@ const NOT_FOUND = JSON.stringify({ message: 'no Route matched with those values'
 // An upstream that is down (refused, reset) or too slow: the client may retry, and is told when.
 const UPSTREAM_UNAVAILABLE = JSON.stringify({ message: 'The upstream server is currently unavailable' });
 const UPSTREAM_TIMEOUT = JSON.stringify({ message: 'The upstream server is timing out' });
-const RETRY_AFTER_SECONDS = { 503: '1', 504: '2' } as const;
 // PostgREST's own parse error, for a query string that is not UTF-8 (PostgREST itself answers 500).
 const INVALID_QUERY_ENCODING = JSON.stringify({
   code: 'PGRST100',
@@ -87,7 +87,7 @@ function sendJson(res: ServerResponse, status: number, body: string, headers: Re
 
 function sendUpstreamFailure(res: ServerResponse, status: 503 | 504): void {
   sendJson(res, status, status === 503 ? UPSTREAM_UNAVAILABLE : UPSTREAM_TIMEOUT, {
-    'retry-after': RETRY_AFTER_SECONDS[status],
+    'retry-after': RETRY_AFTER_SECONDS[status === 503 ? 'service_unavailable' : 'upstream_timeout'],
   });
 }
 
