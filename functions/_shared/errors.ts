@@ -64,7 +64,7 @@ const DATABASE_UNAVAILABLE = new Set(['PGRST000', 'PGRST001', 'PGRST002']);
 const DATABASE_GONE = /^(08|57P0)/;
 const TOO_SLOW = new Set(['PGRST003', '57014', '55P03']);
 
-export function upstreamError(code: 'service_unavailable' | 'upstream_timeout'): ApiError {
+function upstreamError(code: 'service_unavailable' | 'upstream_timeout'): ApiError {
   const message =
     code === 'service_unavailable'
       ? 'The service is briefly unavailable. Retry shortly; a money call with the same Idempotency-Key applies at most once.'
