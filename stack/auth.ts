@@ -298,6 +298,8 @@ function checkPassword(password: string): void {
 
 /** GoTrue answers a followed link with a redirect whose fragment carries the session or the error. */
 function redirect(res: ServerResponse, location: string): void {
+  // As send(): the gateway may have answered already.
+  if (res.headersSent) return;
   res.writeHead(303, { ...CORS_HEADERS, location }).end();
 }
 

@@ -59,9 +59,11 @@ function routeServiceCallsToPostgrest(stack: { supabaseUrl: string; restUrl: str
   const serviceBearer = `Bearer ${stack.serviceRoleKey}`;
   const fetchOverNetwork = globalThis.fetch;
   globalThis.fetch = (input, init) => {
-    if (typeof input === 'string' && input.startsWith(viaGateway) && !input.includes('%') && init?.headers instanceof Headers) {
-      const apiKey = init.headers.get('apikey');
-      if (init.headers.get('authorization') === serviceBearer && (apiKey === stack.serviceRoleKey || apiKey === stack.anonKey)) {
+    if (typeof input === 'string' && input.startsWith(viaGateway) && !input.includes('%')) {
+      // supabase-js passes a Headers object today; a plain object (or pairs) keeps the shortcut too.
+      const headers = init?.headers instanceof Headers ? init.headers : new Headers(init?.headers ?? {});
+      const apiKey = headers.get('apikey');
+      if (headers.get('authorization') === serviceBearer && (apiKey === stack.serviceRoleKey || apiKey === stack.anonKey)) {
         return fetchOverNetwork(direct + input.slice(viaGateway.length), init);
       }
     }

@@ -4,6 +4,7 @@
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { RETRY_AFTER_SECONDS } from '../functions/_shared/error_status.ts';
 import type { AuthHandler } from './auth.ts';
 import type { RealtimeServer } from './realtime.ts';
 
@@ -46,7 +47,6 @@ const NOT_FOUND = JSON.stringify({ message: 'no Route matched with those values'
 // An upstream that is down (refused, reset) or too slow: the client may retry, and is told when.
 const UPSTREAM_UNAVAILABLE = JSON.stringify({ message: 'The upstream server is currently unavailable' });
 const UPSTREAM_TIMEOUT = JSON.stringify({ message: 'The upstream server is timing out' });
-const RETRY_AFTER_SECONDS = { 503: '1', 504: '2' } as const;
 // PostgREST's own parse error, for a query string that is not UTF-8 (PostgREST itself answers 500).
 const INVALID_QUERY_ENCODING = JSON.stringify({
   code: 'PGRST100',
@@ -87,7 +87,7 @@ function sendJson(res: ServerResponse, status: number, body: string, headers: Re
 
 function sendUpstreamFailure(res: ServerResponse, status: 503 | 504): void {
   sendJson(res, status, status === 503 ? UPSTREAM_UNAVAILABLE : UPSTREAM_TIMEOUT, {
-    'retry-after': RETRY_AFTER_SECONDS[status],
+    'retry-after': RETRY_AFTER_SECONDS[status === 503 ? 'service_unavailable' : 'upstream_timeout'],
   });
 }
 
@@ -109,10 +109,18 @@ function boundResponse(res: ServerResponse, timeoutMs: number, onTimeout: () => 
 function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   if (!socket.writable || error.code === 'ECONNRESET') return void socket.destroy();
   const { status, reason, message } = CLIENT_ERRORS[error.code ?? ''] ?? BAD_REQUEST;
-  const body = JSON.stringify({ message });
+  endSocketWithJson(socket, `${status} ${reason}`, JSON.stringify({ message }), { cors: true });
+}
+
+/**
+ * A JSON answer written straight to a socket no `ServerResponse` owns, which then closes. `cors` adds
+ * the header browsers need to read an HTTP answer; a websocket handshake is not subject to CORS.
+ */
+function endSocketWithJson(socket: Duplex, status: string, body: string, { cors }: { cors: boolean }): void {
   socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\n` +
-      `content-length: ${Buffer.byteLength(body)}\r\naccess-control-allow-origin: *\r\nconnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\n${cors ? 'access-control-allow-origin: *\r\n' : ''}` +
+      `connection: close\r\n\r\n${body}`,
   );
 }
 
@@ -235,10 +243,7 @@ function checkApiKey(
 
 /** Refuses an upgrade with a plain HTTP answer, as Kong does before any websocket exists. */
 function refuseUpgrade(socket: Duplex, status: string, body: string): void {
-  socket.end(
-    `HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=utf-8\r\n` +
-      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-  );
+  endSocketWithJson(socket, status, body, { cors: false });
 }
 
 /**
@@ -265,7 +270,7 @@ function isOpenAuthPath(remainder: string): boolean {
 export function startGateway(options: GatewayOptions): Promise<Gateway> {
   const rest = upstream(options.restUrl);
   const functions = upstream(options.functionsUrl);
-  const { serviceRole } = options.apiKeys;
+  const serviceBearer = `Bearer ${options.apiKeys.serviceRole}`;
 
   const server = http.createServer((req, res) => {
     const url = req.url ?? '/';
@@ -302,7 +307,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
 
     if (service === 'rest') {
       if (hasInvalidPercentEncoding(remainder)) return sendJson(res, 400, INVALID_QUERY_ENCODING);
-      if (req.headers.authorization !== `Bearer ${serviceRole}`) withoutPlannerCounts(req.headers);
+      if (req.headers.authorization !== serviceBearer) withoutPlannerCounts(req.headers);
       proxy(req, res, rest, remainder, options.upstreamTimeoutMs);
     } else if (service === 'functions') proxy(req, res, functions, remainder, options.upstreamTimeoutMs);
     else {

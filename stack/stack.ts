@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { appendFile, chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { createAuthHandler } from './auth.ts';
 import type { ChildExit, SupervisedChild } from './child.ts';
@@ -171,19 +172,13 @@ export async function wipeDataDir(dataDir: string): Promise<void> {
 }
 
 /** Waits `ms`, or less when `signal` aborts first; never rejects. */
-export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+export async function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  try {
+    await sleep(ms, undefined, { signal });
+  } catch (error) {
+    // Node rejects an aborted wait with an AbortError; here an abort only ends the wait early.
+    if ((error as Error).name !== 'AbortError') throw error;
+  }
 }
 
 async function readState(file: string): Promise<StackState> {

@@ -1,6 +1,7 @@
 // Error code -> HTTP status, the one table in code (README's "Error codes" and SQL's private.raise_error
 // are tied to it by tests/database/error_table.test.ts). No imports and nothing Deno-specific: the edge
-// functions, the k6 scripts (k6/lib/journey-rules.ts) and the Node bench all import this very file.
+// functions, the k6 scripts (k6/lib/journey-rules.ts), the Node bench and the local gateway
+// (stack/gateway.ts) all import this very file.
 
 export const ERROR_STATUS = {
   validation_failed: 400,
@@ -49,3 +50,7 @@ export const ERROR_STATUS = {
   service_unavailable: 503,
   upstream_timeout: 504,
 } as const;
+
+// How long a client should wait before retrying an outage (with the same Idempotency-Key for money):
+// the functions' `Retry-After` on these codes and the gateway's on its own 503 and 504.
+export const RETRY_AFTER_SECONDS = { service_unavailable: '1', upstream_timeout: '2' } as const;

@@ -2,7 +2,7 @@
 // limits, routing) or raised by the SQL functions through PostgREST, leaves as
 // `{ error: { code, message, details, request_id } }` with the status fixed by the code.
 
-import { ERROR_STATUS } from './error_status.ts';
+import { ERROR_STATUS, RETRY_AFTER_SECONDS } from './error_status.ts';
 
 export { ERROR_STATUS };
 
@@ -63,10 +63,8 @@ export function mapRpcFailure(failure: RpcFailure): MappedFailure {
 const DATABASE_UNAVAILABLE = new Set(['PGRST000', 'PGRST001', 'PGRST002']);
 const DATABASE_GONE = /^(08|57P0)/;
 const TOO_SLOW = new Set(['PGRST003', '57014', '55P03']);
-// How long a client should wait before retrying (with the same Idempotency-Key for money).
-const RETRY_AFTER_SECONDS = { service_unavailable: '1', upstream_timeout: '2' } as const;
 
-export function upstreamError(code: 'service_unavailable' | 'upstream_timeout'): ApiError {
+function upstreamError(code: 'service_unavailable' | 'upstream_timeout'): ApiError {
   const message =
     code === 'service_unavailable'
       ? 'The service is briefly unavailable. Retry shortly; a money call with the same Idempotency-Key applies at most once.'

@@ -15,34 +15,44 @@ export async function readJsonBody<Schema extends z.ZodType>(
 ): Promise<z.output<Schema>> {
   requireJsonContentType(request);
   const text = await readTextWithinLimit(request, MAX_BODY_BYTES);
-  const value = parseJson(text);
+  return validate(schema, parseJson(text), 'The request body is not valid.');
+}
+
+// A GET route's parameters, from the query string, validated as a body is. A parameter given twice
+// (`?shop_id=A&shop_id=B`) is refused, as a body naming a key twice is: each reader may take another.
+export function readQuery<Schema extends z.ZodType>(request: Request, schema: Schema): z.output<Schema> {
+  const params = new URL(request.url).searchParams;
+  const seen = new Set<string>();
+  for (const key of params.keys()) {
+    if (seen.has(key)) {
+      throw new ApiError('validation_failed', `The query gives the parameter "${key}" more than once.`, [
+        { code: 'custom', path: [key], message: 'must be given once' },
+      ]);
+    }
+    seen.add(key);
+  }
+  return validate(schema, Object.fromEntries(params), 'The query parameters are not valid.');
+}
+
+// The one check of a body or a query against its schema.
+function validate<Schema extends z.ZodType>(schema: Schema, value: unknown, message: string): z.output<Schema> {
   const result = schema.safeParse(value);
   if (!result.success) {
-    throw contractIssue(result.error.issues) ??
-      new ApiError('validation_failed', 'The request body is not valid.', result.error.issues);
+    throw contractIssue(result.error.issues) ?? new ApiError('validation_failed', message, result.error.issues);
   }
   return result.data;
 }
 
 /**
- * A body whose one problem has a code of its own in the contract (a phone that is no Korean mobile
- * number: `invalid_phone`, as SQL answers it) is refused with that code, so the caller meets the same
- * code whichever layer saw the problem first; anything else is `validation_failed` with every issue.
+ * A body or query whose one problem has a code of its own in the contract (a phone that is no Korean
+ * mobile number: `invalid_phone`, as SQL answers it) is refused with that code, so the caller meets the
+ * same code whichever layer saw the problem first; anything else is `validation_failed` with every issue.
  */
 function contractIssue(issues: readonly z.core.$ZodIssue[]): ApiError | undefined {
   if (issues.length !== 1 || issues[0].code !== 'custom') return undefined;
   const { contract_code: code, details } = (issues[0].params ?? {}) as { contract_code?: unknown; details?: unknown };
   if (!isErrorCode(code)) return undefined;
   return new ApiError(code, `${issues[0].path.join('.')} ${issues[0].message}`, details ?? null);
-}
-
-// A GET route's parameters, from the query string, validated as a body would be.
-export function readQuery<Schema extends z.ZodType>(request: Request, schema: Schema): z.output<Schema> {
-  const result = schema.safeParse(Object.fromEntries(new URL(request.url).searchParams));
-  if (!result.success) {
-    throw new ApiError('validation_failed', 'The query parameters are not valid.', result.error.issues);
-  }
-  return result.data;
 }
 
 function requireJsonContentType(request: Request): void {

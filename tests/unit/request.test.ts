@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import {
   findSpellingProblem,
   MAX_BODY_BYTES,
   readJsonBody,
+  readQuery,
   requireIdempotencyKey,
 } from '../../functions/_shared/request.ts';
-import { moneyBody } from '../../functions/_shared/schemas.ts';
+import { moneyBody, phone, shopQuery } from '../../functions/_shared/schemas.ts';
 
 const CUSTOMER_ID = '1b4e28ba-2fa1-41d2-883f-0016d3cca427';
 
@@ -150,6 +152,41 @@ describe('finding a key named twice in one object', () => {
       body: `{"customer_id":"${CUSTOMER_ID}","amount":1,"amount":30000}`,
     });
     await expect(readJsonBody(request, moneyBody)).rejects.toMatchObject({ code: 'invalid_json', status: 400, details: { key: 'amount' } });
+  });
+});
+
+describe('reading a query string', () => {
+  const SHOP_ID = '2c5ea4c0-4067-41a1-9e1b-6b8f0d3c2f11';
+  const get = (query: string) => new Request(`http://functions.test/shops/settings?${query}`);
+  const syncRefusal = (read: () => unknown) => refusal(Promise.resolve().then(read));
+
+  it('parses valid parameters', () => {
+    expect(readQuery(get(`shop_id=${SHOP_ID}`), shopQuery)).toEqual({ shop_id: SHOP_ID });
+  });
+
+  it('refuses a parameter given twice with 400 validation_failed naming it, as a body refuses a key named twice', async () => {
+    const result = await syncRefusal(() => readQuery(get(`shop_id=${SHOP_ID}&shop_id=${CUSTOMER_ID}`), shopQuery));
+    expect([result.status, result.code]).toEqual([400, 'validation_failed']);
+    expect(result.details).toEqual([{ code: 'custom', path: ['shop_id'], message: 'must be given once' }]);
+  });
+
+  it('refuses a parameter given twice even with the same value', async () => {
+    const result = await syncRefusal(() => readQuery(get(`shop_id=${SHOP_ID}&shop_id=${SHOP_ID}`), shopQuery));
+    expect(result.code).toBe('validation_failed');
+  });
+
+  it('answers a bad phone with invalid_phone, as a body does', async () => {
+    const query = z.strictObject({ phone });
+    const fromQuery = await syncRefusal(() => readQuery(get('phone=12345'), query));
+    const fromBody = await refusal(readJsonBody(post(JSON.stringify({ phone: '12345' })), query));
+    expect([fromQuery.status, fromQuery.code]).toEqual([400, 'invalid_phone']);
+    expect(fromQuery).toEqual(fromBody);
+  });
+
+  it('refuses any other problem with 400 validation_failed and the zod issues', async () => {
+    const result = await syncRefusal(() => readQuery(get('shop_id=nope'), shopQuery));
+    expect([result.status, result.code]).toEqual([400, 'validation_failed']);
+    expect(result.details).toEqual([expect.objectContaining({ path: ['shop_id'] })]);
   });
 });
 
