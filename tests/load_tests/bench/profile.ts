@@ -27,6 +27,7 @@ import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { applyMigrations, bootstrap } from '../../../stack/database.ts';
 import { startPostgres, type RunningPostgres } from '../../../stack/postgres.ts';
@@ -496,4 +497,5 @@ async function main(): Promise<void> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) runScript(main, { stack: true });
+// As stack/gen-types.ts: a path with spaces or non-ASCII characters is percent-encoded in the URL.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) runScript(main, { stack: true });
