@@ -421,6 +421,7 @@ async function connect(url: string, options?: string): Promise<pg.Client> {
 
 async function main(): Promise<void> {
   const o = readOptions(process.argv.slice(2));
+  const started = new Date();
   const log = (line: string) => console.log(line);
   const loadAverage = os.loadavg().map((n) => round(n, 2));
   const dir = await mkdtemp(path.join(os.tmpdir(), 'comings-profile-'));
@@ -482,7 +483,8 @@ async function main(): Promise<void> {
     log(`For scale: one PIN check's bcrypt (extensions.crypt with a stored PIN hash) takes ${crypt} µs in the executor.\n`);
     await writeReport(o.out, {
       scenario: 'bench-profile',
-      started_at: new Date().toISOString(),
+      started_at: started.toISOString(),
+      duration_ms: Date.now() - started.getTime(),
       command: invocation('bench:profile'),
       machine: machineFacts(loadAverage),
       options: { calls: o.calls, warmup: o.warmup, customers: o.customers, transactions: o.transactions },
