@@ -155,13 +155,12 @@ export function profileTree(stats: StatementStat[], functions: FunctionSource[],
       depth,
       in: where,
       statement: label,
-      per_call: round(parent.calls / calls_, 2),
+      per_call: round(parent.calls / calls, 2),
       mean_us: round((rest * 1000) / parent.calls, 1),
-      us_per_call: round((rest * 1000) / calls_, 1),
+      us_per_call: round((rest * 1000) / calls, 1),
       share: round(rest / top.total_ms, 3),
     });
   };
-  const calls_ = calls;
   const sourceOf = new Map(functions.map((f) => [f.name, f]));
   /** The project's functions a text calls (a table after FROM, INTO or UPDATE is no call). */
   const calledIn = (text: string) => [...squash(text).matchAll(CALLED)].map((m) => `${m[1]}.${m[2]}`).filter((name) => sourceOf.has(name));
