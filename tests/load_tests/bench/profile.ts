@@ -23,7 +23,6 @@
  * "plpgsql, simple expressions" line of the function that runs them, with its entry and exit.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,6 +34,8 @@ import { freePort } from '../../../stack/stack.ts';
 import { readDatasetManifest, type DatasetManifest } from '../dataset_manifest.ts';
 import { invocation, machineFacts, readCommandLine, runScript, writeReport } from '../command_line.ts';
 import { bareDeductSql } from './bare.ts';
+import { LINUX_PROCESSES, TICKS_PER_SECOND } from './cpu.ts';
+import { customersOf, ownerOf } from './fixture.ts';
 import { generate } from './target.ts';
 
 interface Options {
@@ -304,28 +305,29 @@ const CASES: Case[] = [
   },
 ];
 
+/** fixture.ts's customers, each with its shop's owner, one of its staff and one of its kiosks. */
 function flatten(manifest: DatasetManifest): Manifest {
+  const shops = new Map(manifest.shops.map((shop) => [shop.id, shop]));
   return {
-    customers: manifest.shops.flatMap((shop) => {
-      const owner = shop.members.find((m) => m.role === 'owner')!.user_id;
-      const staff = shop.members.map((m) => m.user_id);
-      return shop.customers.map((c) => ({
+    customers: customersOf(manifest).map((c) => {
+      const shop = shops.get(c.shopId)!;
+      return {
         id: c.id,
         phone: c.phone,
         pin: c.pin,
-        owner,
-        staff: pick(staff),
+        owner: ownerOf(shop),
+        staff: pick(shop.members).user_id,
         kioskKey: pick(shop.kiosks).device_key,
-      }));
+      };
     }),
   };
 }
 
-/** utime + stime of a process, in microseconds (clock ticks of 10 ms). */
+/** utime + stime of a process, in microseconds, as cpu.ts reads /proc. */
 function cpuUs(pid: number): number {
-  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  const stat = LINUX_PROCESSES.stat(pid);
+  if (!stat) throw new Error(`/proc/${pid}/stat could not be read`);
+  return (stat.own * 1_000_000) / TICKS_PER_SECOND;
 }
 
 interface CaseResult {
