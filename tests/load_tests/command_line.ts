@@ -67,6 +67,30 @@ export async function writeReport(file: string, report: unknown): Promise<void> 
   await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
 }
 
+/**
+ * On Ctrl-C (SIGINT) or SIGTERM: says so, runs `cleanup` (drop what the run made, stop a stack or a
+ * server of its own, remove its folder), then exits 130 or 143. `npm run` and tsx pass a terminal's
+ * Ctrl-C on as well: the same signal may come more than once, and cleans up once. Returns what
+ * removes the handlers, for a script that cleans up more than one thing in turn.
+ */
+export function onInterrupt(log: (line: string) => void, cleanup: () => Promise<unknown>, doing = 'stopping'): () => void {
+  let stopping = false;
+  const interrupted = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    log(`\n${signal}: ${doing}...`);
+    void cleanup()
+      .catch(() => undefined)
+      .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.on('SIGINT', interrupted);
+  process.on('SIGTERM', interrupted);
+  return () => {
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
+  };
+}
+
 /** Runs a script's main: a failure prints its message (and, with `stack`, where it came from) and exits 1. */
 export function runScript(main: () => Promise<void>, { stack = false } = {}): void {
   main().catch((error: unknown) => {

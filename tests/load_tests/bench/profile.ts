@@ -32,7 +32,7 @@ import { applyMigrations, bootstrap } from '../../../stack/database.ts';
 import { startPostgres, type RunningPostgres } from '../../../stack/postgres.ts';
 import { freePort } from '../../../stack/stack.ts';
 import { readDatasetManifest, type DatasetManifest } from '../dataset_manifest.ts';
-import { invocation, machineFacts, readCommandLine, runScript, writeReport } from '../command_line.ts';
+import { invocation, machineFacts, onInterrupt, readCommandLine, runScript, writeReport } from '../command_line.ts';
 import { bareDeductSql } from './bare.ts';
 import { LINUX_PROCESSES, TICKS_PER_SECOND } from './cpu.ts';
 import { customersOf, ownerOf } from './fixture.ts';
@@ -430,6 +430,13 @@ async function main(): Promise<void> {
   const postgres = { dataDir: path.join(dir, 'db'), port: await freePort(), logFile: path.join(dir, 'logs', 'postgres.log') };
   let server: RunningPostgres | undefined;
   const clients: pg.Client[] = [];
+  const cleanUp = async () => {
+    for (const client of clients) await client.end().catch(() => undefined);
+    await server?.child.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
+  // Interrupted, its PostgreSQL is still stopped and its temporary folder removed.
+  onInterrupt(log, cleanUp);
   try {
     log(`A PostgreSQL of its own in ${dir} (port ${postgres.port}), with pg_stat_statements preloaded...`);
     server = await startPostgres(postgres);
@@ -494,9 +501,7 @@ async function main(): Promise<void> {
     });
     log(`Wrote ${path.relative(process.cwd(), o.out)}.`);
   } finally {
-    for (const client of clients) await client.end().catch(() => undefined);
-    await server?.child.stop();
-    await rm(dir, { recursive: true, force: true });
+    await cleanUp();
   }
 }
 

@@ -30,7 +30,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { integerOption, invocation, machineFacts, readCommandLine, runScript, writeReport } from '../command_line.ts';
+import { integerOption, invocation, machineFacts, onInterrupt, readCommandLine, runScript, writeReport } from '../command_line.ts';
 import { readDatasetManifest } from '../dataset_manifest.ts';
 import { CpuMeter } from './cpu.ts';
 import { openBooks, ownerOf } from './fixture.ts';
@@ -189,16 +189,8 @@ async function main(): Promise<void> {
     },
     log,
   );
-  // Interrupted, a stack of its own is still stopped and removed (the signal may come more than once).
-  let stopping = false;
-  const interrupted = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    log(`\n${signal}: stopping...`);
-    void target.stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  };
-  process.on('SIGINT', interrupted);
-  process.on('SIGTERM', interrupted);
+  // Interrupted, a stack of its own is still stopped and removed.
+  onInterrupt(log, () => target.stop());
   let books: pg.Pool | undefined;
   const watcher = new pg.Client({ connectionString: target.dbUrl, application_name: 'comings-bench-watch' });
   watcher.on('error', () => undefined);
