@@ -1,4 +1,4 @@
-// What the load scripts (`npm run generate`, `bench`, `bench:profile`, `bench:reads`) share as commands:
+// What the load scripts (`npm run generate`, `bench`, `bench:profile`, `bench:reads`, `bench:shops`) share as commands:
 // reading their options (each refuses a bad value with the same sentence), saying how they were
 // called and on what machine, writing their JSON report, and failing with a message and exit code 1.
 
