@@ -91,16 +91,15 @@ const clerkOf = (fx: Fixture, customer: BenchCustomer) => randomItem(shopOf(fx, 
 
 // A money function over pg as service_role, as a prepared statement over the pool's connections, with
 // the arguments `valuesOf` gives for each call. A kiosk payment's wrong PIN comes back as
-// `{ ok: false, code }` rather than raised.
+// `{ ok: false, code }` rather than raised: judged by journey-rules.ts's judge() as the 200 the
+// kiosk route answers it with; a raised refusal by judgeSqlFailure.
 export function sqlMoney(db: pg.Pool, name: string, text: string, valuesOf: () => unknown[]): Iteration {
   return async () => {
     try {
       const { rows } = await db.query<{ result: unknown }>({ name: `bench_${name}`, text, values: valuesOf() });
-      const result = rows[0]?.result as { ok?: unknown; code?: unknown } | undefined;
-      if (result?.ok === false && result.code === 'pin_locked') return { name, outcome: 'pin_locked' };
-      return isRightMoneyAnswer(result, FLOOR_AMOUNT)
-        ? { name, outcome: 'ok' }
-        : { name, outcome: 'error', why: `wrong answer: ${JSON.stringify(result).slice(0, 200)}` };
+      const result = rows[0]?.result;
+      const verdict = judge({ status: 200, body: result, replayed: false }, { allowed: ['pin_locked'], isRight: (body) => isRightMoneyAnswer(body, FLOOR_AMOUNT) });
+      return verdict.outcome === 'error' ? { name, outcome: 'error', why: `${verdict.why}: ${String(JSON.stringify(result)).slice(0, 200)}` } : { name, outcome: verdict.outcome };
     } catch (error) {
       return judgeSqlFailure(name, error, ['insufficient_balance']);
     }
