@@ -108,11 +108,29 @@ export function sqlMoney(db: pg.Pool, name: string, text: string, valuesOf: () =
 
 export const SQL_DEDUCT_REQUEST = 'sql_deduct_balance';
 
-// 1. The floor: deduct_balance itself.
+/**
+ * The SQL of phase 1 and of every `npm run bench:shops` point: deduct_balance of FLOOR_AMOUNT with a
+ * fresh idempotency key and no memo; `withShop` adds p_shop_id, by name (a distributed function is
+ * routed by it). Phase 1 leaves the shop out because phases 2 and 3, which it is compared with, send
+ * none (the RPC's body and the edge function's request, journey-rules.ts's counter()): the three are
+ * the same call on three paths. bench:shops passes it whenever deduct_balance takes it.
+ */
+export const sqlDeductText = (withShop: boolean) =>
+  `select public.deduct_balance($1, $2, $3, $4, $5${withShop ? ', p_shop_id => $6' : ''}) as result`;
+
+/** deduct_balance over pg (sqlDeductText), each call by the actor on the customer `next` gives. */
+export function sqlDeductOver(db: pg.Pool, withShop: boolean, next: () => { actorUserId: string; customer: { id: string; shopId: string } }): Iteration {
+  return sqlMoney(db, SQL_DEDUCT_REQUEST, sqlDeductText(withShop), () => {
+    const { actorUserId, customer } = next();
+    return [actorUserId, customer.id, FLOOR_AMOUNT, randomUUID(), null, ...(withShop ? [customer.shopId] : [])];
+  });
+}
+
+// 1. The floor: deduct_balance itself, as a clerk of the customer's shop.
 export const sqlDeduct = (fx: Fixture, db: pg.Pool): Iteration =>
-  sqlMoney(db, SQL_DEDUCT_REQUEST, 'select public.deduct_balance($1, $2, $3, $4, $5) as result', () => {
+  sqlDeductOver(db, false, () => {
     const customer = randomItem(fx.customers);
-    return [clerkOf(fx, customer).userId, customer.id, FLOOR_AMOUNT, randomUUID(), null];
+    return { actorUserId: clerkOf(fx, customer).userId, customer };
   });
 
 // 1k. A kiosk payment the same way (PIN check included): the SQL that /functions/v1/kiosk/pay ends in.
