@@ -16,6 +16,7 @@ import {
   pickFromMix,
   pickHotCustomerMove,
   RecentMoves,
+  REQUEST,
   WRONG_PIN_SHARE,
   type Expectation,
   type JourneyRequest,
@@ -32,19 +33,26 @@ import { describeAnswer, withIdempotencyKey, type Headers, type HttpAnswer, type
  */
 export const FLOOR_AMOUNT = 10;
 
+/** The names of the requests the phases that compare paths send (the mix's are journey-rules.ts's REQUEST). */
+export const BARE_REQUEST = 'sql_bare_deduct';
+export const SQL_DEDUCT_REQUEST = 'sql_deduct_balance';
+export const SQL_KIOSK_PAY_REQUEST = 'sql_kiosk_pay';
+export const RPC_DEDUCT_REQUEST = 'rpc_deduct_balance';
+export const RPC_KIOSK_PAY_REQUEST = 'rpc_kiosk_pay';
+
 /** The requests that move money: each success must have added exactly one ledger row. */
 export const MONEY_REQUESTS: ReadonlySet<string> = new Set([
-  'sql_bare_deduct',
-  'sql_deduct_balance',
-  'sql_kiosk_pay',
-  'rpc_deduct_balance',
-  'rpc_kiosk_pay',
-  'staff_deduct',
-  'staff_charge',
-  'kiosk_pay',
-  'cancel',
-  'partial_cancel',
-  'refund',
+  BARE_REQUEST,
+  SQL_DEDUCT_REQUEST,
+  SQL_KIOSK_PAY_REQUEST,
+  RPC_DEDUCT_REQUEST,
+  RPC_KIOSK_PAY_REQUEST,
+  REQUEST.staffDeduct,
+  REQUEST.staffCharge,
+  REQUEST.kioskPay,
+  REQUEST.cancel,
+  REQUEST.partialCancel,
+  REQUEST.refund,
 ]);
 
 const randomIndex = (length: number) => Math.floor(Math.random() * length);
@@ -106,8 +114,6 @@ export function sqlMoney(db: pg.Pool, name: string, text: string, valuesOf: () =
   };
 }
 
-export const SQL_DEDUCT_REQUEST = 'sql_deduct_balance';
-
 /**
  * The SQL of phase 1 and of every `npm run bench:shops` point: deduct_balance of FLOOR_AMOUNT with a
  * fresh idempotency key and no memo; `withShop` adds p_shop_id, by name (a distributed function is
@@ -135,7 +141,7 @@ export const sqlDeduct = (fx: Fixture, db: pg.Pool): Iteration =>
 
 // 1k. A kiosk payment the same way (PIN check included): the SQL that /functions/v1/kiosk/pay ends in.
 export const sqlKioskPay = (fx: Fixture, db: pg.Pool): Iteration =>
-  sqlMoney(db, 'sql_kiosk_pay', 'select public.kiosk_pay($1, $2, $3, $4, $5) as result', () => {
+  sqlMoney(db, SQL_KIOSK_PAY_REQUEST, 'select public.kiosk_pay($1, $2, $3, $4, $5) as result', () => {
     const customer = randomItem(fx.customers);
     return [randomItem(shopOf(fx, customer).kioskKeys), customer.phone, customer.pin, FLOOR_AMOUNT, randomUUID()];
   });
@@ -154,7 +160,7 @@ export function rpcDeduct(fx: Fixture, http: HttpClient): Iteration {
       },
       serviceHeaders(fx),
     );
-    return judgeHttp('rpc_deduct_balance', answer, {
+    return judgeHttp(RPC_DEDUCT_REQUEST, answer, {
       allowed: ['insufficient_balance'],
       isRight: (body) => isRightMoneyAnswer(body, FLOOR_AMOUNT),
     });
@@ -175,7 +181,7 @@ export function rpcKioskPay(fx: Fixture, http: HttpClient): Iteration {
       },
       serviceHeaders(fx),
     );
-    return judgeHttp('rpc_kiosk_pay', answer, {
+    return judgeHttp(RPC_KIOSK_PAY_REQUEST, answer, {
       allowed: ['insufficient_balance', 'pin_locked'],
       isRight: (body) => isRightMoneyAnswer(body, FLOOR_AMOUNT),
     });
