@@ -51,10 +51,10 @@ export type RequestName = (typeof REQUEST)[keyof typeof REQUEST];
  *   found later; its promotion bonus goes back with it), or tops up when it has made none yet; other
  *   traffic may have spent the top-up meanwhile, and refusing the cancel is then right;
  * - partial cancel: a purchase partly returned, an owner or manager cancels half of a counter deduct
- *   the same driver made earlier (which may meet the balance ceiling), or a deduct when it has made none.
+ *   the same driver made earlier (which may meet the balance ceiling), or a deduct when it has made none;
+ * - refund: the customer takes the rest of their money back (환불); an emptied balance has nothing to refund.
  * Each journey is one request, so a driver's rate is the stack's and each money request that succeeds
  * adds exactly one ledger row with an idempotency key (a charge's bonus row has none).
- * - refund: the customer takes the rest of their money back (환불); an emptied balance has nothing to refund.
  */
 export const JOURNEY = {
   kioskPay: { amount: { min: 1_000, max: 15_000, step: 500 }, allowed: ['insufficient_balance', 'pin_locked'] },

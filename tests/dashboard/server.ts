@@ -54,12 +54,14 @@ async function readLiveFigures(dbUrl: string): Promise<LiveAnswer> {
     await client.query('begin isolation level repeatable read read only');
     await client.query(`set local statement_timeout = '30s'`);
     const { rows: [figures] } = await client.query<Record<string, string>>(`
-      select (select count(*) from public.customers) as customers,
+      select c.customers, c.outstanding_balance, c.outstanding_paid_balance, c.outstanding_bonus_balance,
              (select count(*) from public.transactions) as transactions,
-             (select coalesce(sum(current_balance), 0) from public.customers) as outstanding_balance,
-             (select coalesce(sum(paid_balance), 0) from public.customers) as outstanding_paid_balance,
-             (select coalesce(sum(bonus_balance), 0) from public.customers) as outstanding_bonus_balance,
-             (select count(*) from public.reconcile_balances()) as mismatches`);
+             (select count(*) from public.reconcile_balances()) as mismatches
+        from (select count(*) as customers,
+                     coalesce(sum(current_balance), 0) as outstanding_balance,
+                     coalesce(sum(paid_balance), 0) as outstanding_paid_balance,
+                     coalesce(sum(bonus_balance), 0) as outstanding_bonus_balance
+                from public.customers) as c`);
     await client.query('commit');
     return {
       available: true,

@@ -1,4 +1,4 @@
-// What the load scripts (`npm run generate`, `bench`, `bench:profile`, `bench:reads`) share as commands:
+// What the load scripts (`npm run generate`, `bench`, `bench:profile`, `bench:reads`, `bench:shops`) share as commands:
 // reading their options (each refuses a bad value with the same sentence), saying how they were
 // called and on what machine, writing their JSON report, and failing with a message and exit code 1.
 
@@ -65,6 +65,30 @@ export function machineFacts(loadAverageAtStart: number[]) {
 export async function writeReport(file: string, report: unknown): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
+}
+
+/**
+ * On Ctrl-C (SIGINT) or SIGTERM: says so, runs `cleanup` (drop what the run made, stop a stack or a
+ * server of its own, remove its folder), then exits 130 or 143. `npm run` and tsx pass a terminal's
+ * Ctrl-C on as well: the same signal may come more than once, and cleans up once. Returns what
+ * removes the handlers, for a script that cleans up more than one thing in turn.
+ */
+export function onInterrupt(log: (line: string) => void, cleanup: () => Promise<unknown>, doing = 'stopping'): () => void {
+  let stopping = false;
+  const interrupted = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    log(`\n${signal}: ${doing}...`);
+    void cleanup()
+      .catch(() => undefined)
+      .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.on('SIGINT', interrupted);
+  process.on('SIGTERM', interrupted);
+  return () => {
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
+  };
 }
 
 /** Runs a script's main: a failure prints its message (and, with `stack`, where it came from) and exits 1. */

@@ -14,9 +14,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { Iteration } from './driver.ts';
 import type { Fixture } from './fixture.ts';
-import { judgeSqlFailure } from './scenarios.ts';
-
-export const BARE_REQUEST = 'sql_bare_deduct';
+import { BARE_REQUEST, judgeSqlFailure } from './scenarios.ts';
 
 export interface BareDeduct {
   /** The scratch schema's name: `comings_bench_scratch_<random>`. */

@@ -11,7 +11,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { invocation, machineFacts, readCommandLine, runScript, writeReport } from '../command_line.ts';
+import { invocation, machineFacts, onInterrupt, readCommandLine, runScript, writeReport } from '../command_line.ts';
 import { CpuMeter } from './cpu.ts';
 import type pg from 'pg';
 import { createBareDeduct, dropLiveScratchSchemas } from './bare.ts';
@@ -165,18 +165,7 @@ async function main(): Promise<void> {
   const log = (line: string) => console.log(line);
   const target = await benchTarget({ ownStack: o.ownStack, dataset: { customers: 1000, transactions: 100_000 } }, log);
   // Interrupted, the run still drops phase 0's scratch schema and stops a stack of its own.
-  // `npm run` and tsx pass a terminal's Ctrl-C on as well: the same signal may come more than once.
-  let stopping = false;
-  const interrupted = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    log(`\n${signal}: dropping the scratch schema and stopping...`);
-    void dropLiveScratchSchemas()
-      .then(() => target.stop())
-      .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  };
-  process.on('SIGINT', interrupted);
-  process.on('SIGTERM', interrupted);
+  onInterrupt(log, () => dropLiveScratchSchemas().then(() => target.stop()), 'dropping the scratch schema and stopping');
   let fx: Fixture | undefined;
   let exitCode = 0;
   try {

@@ -39,7 +39,8 @@ export interface ProcStat {
   reaped: number;
 }
 
-const TICKS_PER_SECOND = 100;
+/** The kernel's clock ticks per second (USER_HZ), in which /proc gives CPU times. */
+export const TICKS_PER_SECOND = 100;
 
 function procStat(pid: number): ProcStat | undefined {
   try {

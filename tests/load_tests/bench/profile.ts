@@ -23,17 +23,19 @@
  * "plpgsql, simple expressions" line of the function that runs them, with its entry and exit.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { applyMigrations, bootstrap } from '../../../stack/database.ts';
 import { startPostgres, type RunningPostgres } from '../../../stack/postgres.ts';
 import { freePort } from '../../../stack/stack.ts';
 import { readDatasetManifest, type DatasetManifest } from '../dataset_manifest.ts';
-import { invocation, machineFacts, readCommandLine, runScript, writeReport } from '../command_line.ts';
+import { invocation, machineFacts, onInterrupt, readCommandLine, runScript, writeReport } from '../command_line.ts';
 import { bareDeductSql } from './bare.ts';
+import { LINUX_PROCESSES, TICKS_PER_SECOND } from './cpu.ts';
+import { customersOf, ownerOf } from './fixture.ts';
 import { generate } from './target.ts';
 
 interface Options {
@@ -154,13 +156,12 @@ export function profileTree(stats: StatementStat[], functions: FunctionSource[],
       depth,
       in: where,
       statement: label,
-      per_call: round(parent.calls / calls_, 2),
+      per_call: round(parent.calls / calls, 2),
       mean_us: round((rest * 1000) / parent.calls, 1),
-      us_per_call: round((rest * 1000) / calls_, 1),
+      us_per_call: round((rest * 1000) / calls, 1),
       share: round(rest / top.total_ms, 3),
     });
   };
-  const calls_ = calls;
   const sourceOf = new Map(functions.map((f) => [f.name, f]));
   /** The project's functions a text calls (a table after FROM, INTO or UPDATE is no call). */
   const calledIn = (text: string) => [...squash(text).matchAll(CALLED)].map((m) => `${m[1]}.${m[2]}`).filter((name) => sourceOf.has(name));
@@ -304,28 +305,29 @@ const CASES: Case[] = [
   },
 ];
 
+/** fixture.ts's customers, each with its shop's owner, one of its staff and one of its kiosks. */
 function flatten(manifest: DatasetManifest): Manifest {
+  const shops = new Map(manifest.shops.map((shop) => [shop.id, shop]));
   return {
-    customers: manifest.shops.flatMap((shop) => {
-      const owner = shop.members.find((m) => m.role === 'owner')!.user_id;
-      const staff = shop.members.map((m) => m.user_id);
-      return shop.customers.map((c) => ({
+    customers: customersOf(manifest).map((c) => {
+      const shop = shops.get(c.shopId)!;
+      return {
         id: c.id,
         phone: c.phone,
         pin: c.pin,
-        owner,
-        staff: pick(staff),
+        owner: ownerOf(shop),
+        staff: pick(shop.members).user_id,
         kioskKey: pick(shop.kiosks).device_key,
-      }));
+      };
     }),
   };
 }
 
-/** utime + stime of a process, in microseconds (clock ticks of 10 ms). */
+/** utime + stime of a process, in microseconds, as cpu.ts reads /proc. */
 function cpuUs(pid: number): number {
-  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  const stat = LINUX_PROCESSES.stat(pid);
+  if (!stat) throw new Error(`/proc/${pid}/stat could not be read`);
+  return (stat.own * 1_000_000) / TICKS_PER_SECOND;
 }
 
 interface CaseResult {
@@ -420,6 +422,7 @@ async function connect(url: string, options?: string): Promise<pg.Client> {
 
 async function main(): Promise<void> {
   const o = readOptions(process.argv.slice(2));
+  const started = new Date();
   const log = (line: string) => console.log(line);
   const loadAverage = os.loadavg().map((n) => round(n, 2));
   const dir = await mkdtemp(path.join(os.tmpdir(), 'comings-profile-'));
@@ -427,6 +430,13 @@ async function main(): Promise<void> {
   const postgres = { dataDir: path.join(dir, 'db'), port: await freePort(), logFile: path.join(dir, 'logs', 'postgres.log') };
   let server: RunningPostgres | undefined;
   const clients: pg.Client[] = [];
+  const cleanUp = async () => {
+    for (const client of clients) await client.end().catch(() => undefined);
+    await server?.child.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
+  // Interrupted, its PostgreSQL is still stopped and its temporary folder removed.
+  onInterrupt(log, cleanUp);
   try {
     log(`A PostgreSQL of its own in ${dir} (port ${postgres.port}), with pg_stat_statements preloaded...`);
     server = await startPostgres(postgres);
@@ -481,7 +491,8 @@ async function main(): Promise<void> {
     log(`For scale: one PIN check's bcrypt (extensions.crypt with a stored PIN hash) takes ${crypt} µs in the executor.\n`);
     await writeReport(o.out, {
       scenario: 'bench-profile',
-      started_at: new Date().toISOString(),
+      started_at: started.toISOString(),
+      duration_ms: Date.now() - started.getTime(),
       command: invocation('bench:profile'),
       machine: machineFacts(loadAverage),
       options: { calls: o.calls, warmup: o.warmup, customers: o.customers, transactions: o.transactions },
@@ -490,10 +501,9 @@ async function main(): Promise<void> {
     });
     log(`Wrote ${path.relative(process.cwd(), o.out)}.`);
   } finally {
-    for (const client of clients) await client.end().catch(() => undefined);
-    await server?.child.stop();
-    await rm(dir, { recursive: true, force: true });
+    await cleanUp();
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) runScript(main, { stack: true });
+// As stack/gen-types.ts: a path with spaces or non-ASCII characters is percent-encoded in the URL.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) runScript(main, { stack: true });

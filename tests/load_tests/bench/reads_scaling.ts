@@ -15,7 +15,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { integerOption, invocation, machineFacts, readCommandLine, runScript, writeReport } from '../command_line.ts';
+import { integerOption, invocation, machineFacts, onInterrupt, readCommandLine, runScript, writeReport } from '../command_line.ts';
 import { closedLoop } from './driver.ts';
 import { mismatchCount, setUp, type Fixture } from './fixture.ts';
 import { HttpClient } from './http.ts';
@@ -111,6 +111,8 @@ async function explainReads(fx: Fixture, log: (line: string) => void): Promise<v
 
 async function measureLedgerSize(o: Options, transactions: number, log: (line: string) => void): Promise<Measurement[]> {
   const target = await benchTarget({ ownStack: true, dataset: { customers: o.customers, shops: o.shops, transactions } }, log);
+  // Interrupted, this size's stack is still stopped and its folder removed.
+  const release = onInterrupt(log, () => target.stop());
   let fx: Fixture | undefined;
   try {
     fx = await setUp(target, log);
@@ -145,6 +147,7 @@ async function measureLedgerSize(o: Options, transactions: number, log: (line: s
   } finally {
     await fx?.db.end();
     await target.stop();
+    release();
   }
 }
 

@@ -16,6 +16,7 @@ import {
   pickFromMix,
   pickHotCustomerMove,
   RecentMoves,
+  REQUEST,
   WRONG_PIN_SHARE,
   type Expectation,
   type JourneyRequest,
@@ -32,19 +33,26 @@ import { describeAnswer, withIdempotencyKey, type Headers, type HttpAnswer, type
  */
 export const FLOOR_AMOUNT = 10;
 
+/** The names of the requests the phases that compare paths send (the mix's are journey-rules.ts's REQUEST). */
+export const BARE_REQUEST = 'sql_bare_deduct';
+export const SQL_DEDUCT_REQUEST = 'sql_deduct_balance';
+export const SQL_KIOSK_PAY_REQUEST = 'sql_kiosk_pay';
+export const RPC_DEDUCT_REQUEST = 'rpc_deduct_balance';
+export const RPC_KIOSK_PAY_REQUEST = 'rpc_kiosk_pay';
+
 /** The requests that move money: each success must have added exactly one ledger row. */
 export const MONEY_REQUESTS: ReadonlySet<string> = new Set([
-  'sql_bare_deduct',
-  'sql_deduct_balance',
-  'sql_kiosk_pay',
-  'rpc_deduct_balance',
-  'rpc_kiosk_pay',
-  'staff_deduct',
-  'staff_charge',
-  'kiosk_pay',
-  'cancel',
-  'partial_cancel',
-  'refund',
+  BARE_REQUEST,
+  SQL_DEDUCT_REQUEST,
+  SQL_KIOSK_PAY_REQUEST,
+  RPC_DEDUCT_REQUEST,
+  RPC_KIOSK_PAY_REQUEST,
+  REQUEST.staffDeduct,
+  REQUEST.staffCharge,
+  REQUEST.kioskPay,
+  REQUEST.cancel,
+  REQUEST.partialCancel,
+  REQUEST.refund,
 ]);
 
 const randomIndex = (length: number) => Math.floor(Math.random() * length);
@@ -91,34 +99,49 @@ const clerkOf = (fx: Fixture, customer: BenchCustomer) => randomItem(shopOf(fx, 
 
 // A money function over pg as service_role, as a prepared statement over the pool's connections, with
 // the arguments `valuesOf` gives for each call. A kiosk payment's wrong PIN comes back as
-// `{ ok: false, code }` rather than raised.
+// `{ ok: false, code }` rather than raised: judged by journey-rules.ts's judge() as the 200 the
+// kiosk route answers it with; a raised refusal by judgeSqlFailure.
 export function sqlMoney(db: pg.Pool, name: string, text: string, valuesOf: () => unknown[]): Iteration {
   return async () => {
     try {
       const { rows } = await db.query<{ result: unknown }>({ name: `bench_${name}`, text, values: valuesOf() });
-      const result = rows[0]?.result as { ok?: unknown; code?: unknown } | undefined;
-      if (result?.ok === false && result.code === 'pin_locked') return { name, outcome: 'pin_locked' };
-      return isRightMoneyAnswer(result, FLOOR_AMOUNT)
-        ? { name, outcome: 'ok' }
-        : { name, outcome: 'error', why: `wrong answer: ${JSON.stringify(result).slice(0, 200)}` };
+      const result = rows[0]?.result;
+      const verdict = judge({ status: 200, body: result, replayed: false }, { allowed: ['pin_locked'], isRight: (body) => isRightMoneyAnswer(body, FLOOR_AMOUNT) });
+      return verdict.outcome === 'error' ? { name, outcome: 'error', why: `${verdict.why}: ${String(JSON.stringify(result)).slice(0, 200)}` } : { name, outcome: verdict.outcome };
     } catch (error) {
       return judgeSqlFailure(name, error, ['insufficient_balance']);
     }
   };
 }
 
-export const SQL_DEDUCT_REQUEST = 'sql_deduct_balance';
+/**
+ * The SQL of phase 1 and of every `npm run bench:shops` point: deduct_balance of FLOOR_AMOUNT with a
+ * fresh idempotency key and no memo; `withShop` adds p_shop_id, by name (a distributed function is
+ * routed by it). Phase 1 leaves the shop out because phases 2 and 3, which it is compared with, send
+ * none (the RPC's body and the edge function's request, journey-rules.ts's counter()): the three are
+ * the same call on three paths. bench:shops passes it whenever deduct_balance takes it.
+ */
+export const sqlDeductText = (withShop: boolean) =>
+  `select public.deduct_balance($1, $2, $3, $4, $5${withShop ? ', p_shop_id => $6' : ''}) as result`;
 
-// 1. The floor: deduct_balance itself.
+/** deduct_balance over pg (sqlDeductText), each call by the actor on the customer `next` gives. */
+export function sqlDeductOver(db: pg.Pool, withShop: boolean, next: () => { actorUserId: string; customer: { id: string; shopId: string } }): Iteration {
+  return sqlMoney(db, SQL_DEDUCT_REQUEST, sqlDeductText(withShop), () => {
+    const { actorUserId, customer } = next();
+    return [actorUserId, customer.id, FLOOR_AMOUNT, randomUUID(), null, ...(withShop ? [customer.shopId] : [])];
+  });
+}
+
+// 1. The floor: deduct_balance itself, as a clerk of the customer's shop.
 export const sqlDeduct = (fx: Fixture, db: pg.Pool): Iteration =>
-  sqlMoney(db, SQL_DEDUCT_REQUEST, 'select public.deduct_balance($1, $2, $3, $4, $5) as result', () => {
+  sqlDeductOver(db, false, () => {
     const customer = randomItem(fx.customers);
-    return [clerkOf(fx, customer).userId, customer.id, FLOOR_AMOUNT, randomUUID(), null];
+    return { actorUserId: clerkOf(fx, customer).userId, customer };
   });
 
 // 1k. A kiosk payment the same way (PIN check included): the SQL that /functions/v1/kiosk/pay ends in.
 export const sqlKioskPay = (fx: Fixture, db: pg.Pool): Iteration =>
-  sqlMoney(db, 'sql_kiosk_pay', 'select public.kiosk_pay($1, $2, $3, $4, $5) as result', () => {
+  sqlMoney(db, SQL_KIOSK_PAY_REQUEST, 'select public.kiosk_pay($1, $2, $3, $4, $5) as result', () => {
     const customer = randomItem(fx.customers);
     return [randomItem(shopOf(fx, customer).kioskKeys), customer.phone, customer.pin, FLOOR_AMOUNT, randomUUID()];
   });
@@ -137,7 +160,7 @@ export function rpcDeduct(fx: Fixture, http: HttpClient): Iteration {
       },
       serviceHeaders(fx),
     );
-    return judgeHttp('rpc_deduct_balance', answer, {
+    return judgeHttp(RPC_DEDUCT_REQUEST, answer, {
       allowed: ['insufficient_balance'],
       isRight: (body) => isRightMoneyAnswer(body, FLOOR_AMOUNT),
     });
@@ -158,7 +181,7 @@ export function rpcKioskPay(fx: Fixture, http: HttpClient): Iteration {
       },
       serviceHeaders(fx),
     );
-    return judgeHttp('rpc_kiosk_pay', answer, {
+    return judgeHttp(RPC_KIOSK_PAY_REQUEST, answer, {
       allowed: ['insufficient_balance', 'pin_locked'],
       isRight: (body) => isRightMoneyAnswer(body, FLOOR_AMOUNT),
     });

@@ -6,8 +6,10 @@
  *                          --customers 200 --small-pool 8 --rounds 2 --transactions 100000
  *                          --movements-per-day 300 --out reports/load/shops-scaling.json]
  *
- * Every point is `deduct_balance` of 10 KRW over `--clients` pg connections as service_role (phase 1
- * of `npm run bench`), in a closed loop:
+ * Every point is `deduct_balance` of 10 KRW over `--clients` pg connections as service_role, in a
+ * closed loop, with the SQL and arguments of phase 1 of `npm run bench` (scenarios.ts sqlDeductOver),
+ * two things apart: the acting user is the customer's shop's owner (this script signs no staff in),
+ * not a random clerk, and the shop is passed (below), which phase 1 leaves out. The points:
  *   - the hot customer: every client on one customer, serialised by its row lock;
  *   - for each count of shops (1, 10, 100): the same number of customers (`--customers`), spread
  *     evenly over that many shops. Only the spread changes, so a cost shared by a shop's movements
@@ -20,23 +22,22 @@
  *
  * The arguments are the ones deduct_balance takes on every schema so far; when the function also
  * takes `p_shop_id` (the schema re-keyed by shop for Citus, issue 16), the shop is passed by name, as
- * a distributed function is routed by it.
+ * a distributed function is routed by it (the report's options say whether it was).
  *
  * Which stack: see target.ts (the environment's, then `npm start`'s, else one of its own; with
  * --own-stack always one of its own, generated with as many shops as the largest point).
  */
-import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { integerOption, invocation, machineFacts, readCommandLine, runScript, writeReport } from '../command_line.ts';
+import { integerOption, invocation, machineFacts, onInterrupt, readCommandLine, runScript, writeReport } from '../command_line.ts';
 import { readDatasetManifest } from '../dataset_manifest.ts';
 import { CpuMeter } from './cpu.ts';
 import { openBooks, ownerOf } from './fixture.ts';
 import { booksFailed, measurePhase, overSql } from './phase.ts';
 import type { PhaseReport } from './report.ts';
-import { FLOOR_AMOUNT, SQL_DEDUCT_REQUEST, sqlMoney } from './scenarios.ts';
+import { FLOOR_AMOUNT, sqlDeductOver, sqlDeductText } from './scenarios.ts';
 import { median, pointsOf, type PointOptions } from './shops_points.ts';
 import { benchTarget } from './target.ts';
 
@@ -189,16 +190,8 @@ async function main(): Promise<void> {
     },
     log,
   );
-  // Interrupted, a stack of its own is still stopped and removed (the signal may come more than once).
-  let stopping = false;
-  const interrupted = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    log(`\n${signal}: stopping...`);
-    void target.stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  };
-  process.on('SIGINT', interrupted);
-  process.on('SIGTERM', interrupted);
+  // Interrupted, a stack of its own is still stopped and removed.
+  onInterrupt(log, () => target.stop());
   let books: pg.Pool | undefined;
   const watcher = new pg.Client({ connectionString: target.dbUrl, application_name: 'comings-bench-watch' });
   watcher.on('error', () => undefined);
@@ -212,7 +205,7 @@ async function main(): Promise<void> {
     const db = books;
     const withShop = await takesShop(db);
     const ownerOfShop = new Map(manifest.shops.map((shop) => [shop.id, ownerOf(shop)]));
-    const text = `select public.deduct_balance($1, $2, $3, $4, $5${withShop ? ', p_shop_id => $6' : ''}) as result`;
+    const text = sqlDeductText(withShop);
     log(
       `Benchmarking ${target.dbUrl.replace(/:[^:@/]*@/, ':***@')} (${target.origin}): ${manifest.shape.shops} shops, ` +
         `${manifest.shape.transactions.toLocaleString('en')} generated transactions; ${text.replace(' as result', '')}; ` +
@@ -238,11 +231,9 @@ async function main(): Promise<void> {
               path: 'select public.deduct_balance(...) over pg, as service_role',
               run: () =>
                 overSql(target.dbUrl, { ...o, clients: point.clients }, (pool) =>
-                  sqlMoney(pool, SQL_DEDUCT_REQUEST, text, () => {
+                  sqlDeductOver(pool, withShop, () => {
                     const customer = customers[Math.floor(Math.random() * customers.length)]!;
-                    const values: unknown[] = [ownerOfShop.get(customer.shopId), customer.id, FLOOR_AMOUNT, randomUUID(), null];
-                    if (withShop) values.push(customer.shopId);
-                    return values;
+                    return { actorUserId: ownerOfShop.get(customer.shopId)!, customer };
                   }),
                 ),
             },
@@ -329,7 +320,18 @@ async function main(): Promise<void> {
       stack: { origin: target.origin, api_url: target.apiUrl },
       machine: machineFacts(loadAverage),
       dataset: manifest.shape,
-      options: { clients: o.clients, small_pool: o.smallPool, rounds: o.rounds, duration_s: o.durationS, warmup_s: o.warmupS, customers: o.customers, p_shop_id_passed: withShop },
+      options: {
+        clients: o.clients,
+        small_pool: o.smallPool,
+        rounds: o.rounds,
+        duration_s: o.durationS,
+        warmup_s: o.warmupS,
+        shops: o.shopCounts,
+        customers: o.customers,
+        transactions: o.transactions,
+        movements_per_day: o.movementsPerDay,
+        p_shop_id_passed: withShop,
+      },
       phases: reports,
       summary,
       ledger: size,

@@ -77,8 +77,11 @@ export class PhaseRecorder {
     const second = Math.max(0, Math.floor((sentAt - this.windowStart) / 1000));
     this.seconds[second] ??= new Samples();
     this.seconds[second].add(latencyMs, outcome);
-    const named = this.byName.get(name) ?? new Samples();
-    this.byName.set(name, named);
+    let named = this.byName.get(name);
+    if (!named) {
+      named = new Samples();
+      this.byName.set(name, named);
+    }
     named.add(latencyMs, outcome);
     if (outcome !== 'ok' && outcome !== 'error') this.refusals[outcome] += 1;
     if (outcome === 'error' && why !== undefined && this.errorSamples.length < 5) this.errorSamples.push(`${name}: ${why}`);
