@@ -8,11 +8,11 @@ import { staffActor } from './supabase.ts';
 // The steps every route takes, in the same order: who is calling (401 before anything is read), the
 // Idempotency-Key of a money call, the validated body, then the one supabase.rpc call that `call`
 // makes, and its result or refusal in the contract's shape. Staff and kiosk routes differ only in
-// how the caller is identified.
+// how the caller is identified; a route that takes either builds its own with `actionsFor`.
 
 type RpcCall = PromiseLike<RpcResponse<unknown>>;
 
-function actionsFor<Caller>(identify: (request: Request) => Caller | Promise<Caller>) {
+export function actionsFor<Caller>(identify: (request: Request) => Caller | Promise<Caller>) {
   return {
     action:
       <Schema extends z.ZodType>(schema: Schema, call: (caller: Caller, body: z.output<Schema>) => RpcCall, status = 200): Handler =>

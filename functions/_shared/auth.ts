@@ -125,7 +125,3 @@ export function requireKioskKey(request: Request): string {
   if (!parsed.success) throw new ApiError('invalid_kiosk_key', 'Send the kiosk device key in X-Kiosk-Key.');
   return parsed.data;
 }
-
-export function hasKioskKey(request: Request): boolean {
-  return request.headers.has('x-kiosk-key');
-}

@@ -1,10 +1,13 @@
-import { staffAction } from '../_shared/actions.ts';
-import { hasKioskKey, requireKioskKey } from '../_shared/auth.ts';
-import { readJsonBody } from '../_shared/request.ts';
+import { actionsFor, staffAction } from '../_shared/actions.ts';
+import { requireKioskKey, type StaffActor } from '../_shared/auth.ts';
 import { createRouter } from '../_shared/router.ts';
-import { resultReply, rpcData } from '../_shared/rpc.ts';
 import { customerBody, customerPinBody } from '../_shared/schemas.ts';
 import { staffActor, supabase } from '../_shared/supabase.ts';
+
+// A kiosk identifies itself with its device key; anyone else must be a signed-in shop member.
+const { action: kioskOrStaffAction } = actionsFor<StaffActor | { p_kiosk_key: string }>((request) =>
+  request.headers.has('x-kiosk-key') ? { p_kiosk_key: requireKioskKey(request) } : staffActor(request),
+);
 
 Deno.serve(
   createRouter('pin', {
@@ -13,21 +16,10 @@ Deno.serve(
         supabase.rpc('set_pin', { ...actor, p_customer_id: body.customer_id, p_pin: body.pin, p_shop_id: body.shop_id }),
       ),
     },
-    // A kiosk identifies itself with its device key; anyone else must be a signed-in shop member.
     verify: {
-      POST: async (request) => {
-        const actor = hasKioskKey(request)
-          ? { p_kiosk_key: requireKioskKey(request) }
-          : await staffActor(request);
-        const body = await readJsonBody(request, customerPinBody);
-        const result = await supabase.rpc('verify_pin_atomic', {
-          ...actor,
-          p_customer_id: body.customer_id,
-          p_pin: body.pin,
-          p_shop_id: body.shop_id,
-        });
-        return resultReply(rpcData(result));
-      },
+      POST: kioskOrStaffAction(customerPinBody, (actor, body) =>
+        supabase.rpc('verify_pin_atomic', { ...actor, p_customer_id: body.customer_id, p_pin: body.pin, p_shop_id: body.shop_id }),
+      ),
     },
     unlock: {
       POST: staffAction(customerBody, (actor, body) =>
