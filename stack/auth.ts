@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import type pg from 'pg';
+import { importJwtSecret } from './keys.ts';
 
 export interface AuthOptions {
   /** A pool connected as a role that owns auth's tables (the stack uses `postgres`). */
@@ -312,7 +313,7 @@ function bearerToken(req: IncomingMessage): string {
 export function createAuthHandler(options: AuthOptions): AuthHandler {
   const { pool, issuer } = options;
   const siteUrl = options.siteUrl ?? DEFAULT_SITE_URL;
-  const secret = new TextEncoder().encode(options.jwtSecret);
+  const secret = importJwtSecret(options.jwtSecret, ['sign', 'verify']);
   const expiry = options.jwtExpirySeconds ?? 3600;
   const limits = { ...DEFAULT_AUTH_RATE_LIMITS, ...options.rateLimits };
   const signInFailures = {
@@ -326,7 +327,7 @@ export function createAuthHandler(options: AuthOptions): AuthHandler {
 
   async function claimsOf(req: IncomingMessage): Promise<JWTPayload> {
     try {
-      const { payload } = await jwtVerify(bearerToken(req), secret, { algorithms: ['HS256'] });
+      const { payload } = await jwtVerify(bearerToken(req), await secret, { algorithms: ['HS256'] });
       return payload;
     } catch (error) {
       if (error instanceof AuthError) throw error;
@@ -374,7 +375,7 @@ export function createAuthHandler(options: AuthOptions): AuthHandler {
       .setAudience(user.aud ?? 'authenticated')
       .setIssuedAt(now)
       .setExpirationTime(now + expiry)
-      .sign(secret);
+      .sign(await secret);
     return {
       access_token: accessToken,
       token_type: 'bearer',

@@ -19,3 +19,14 @@ export function stackKeys(env: NodeJS.ProcessEnv = process.env): StackKeys {
     serviceRoleKey: env.SERVICE_ROLE_KEY ?? LOCAL_SERVICE_ROLE_KEY,
   };
 }
+
+/**
+ * The JWT secret as an HMAC-SHA-256 key for jose, imported once: handing jose the raw secret would
+ * import a fresh key on every sign and verify. A secret WebCrypto refuses fails where the key is used,
+ * as the raw secret did, not here.
+ */
+export function importJwtSecret(jwtSecret: string, usages: KeyUsage[]): Promise<CryptoKey> {
+  const key = crypto.subtle.importKey('raw', new TextEncoder().encode(jwtSecret), { name: 'HMAC', hash: 'SHA-256' }, false, usages);
+  key.catch(() => {});
+  return key;
+}

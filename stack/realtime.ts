@@ -22,6 +22,7 @@ import type { Duplex } from 'node:stream';
 import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import pg from 'pg';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { importJwtSecret } from './keys.ts';
 
 export interface RealtimeOptions {
   dbUrl: string;
@@ -93,7 +94,7 @@ interface Channel {
 type Verified = { ok: true; claims: JWTPayload } | { ok: false; code: string; message: string };
 
 export async function startRealtime(options: RealtimeOptions): Promise<RealtimeServer> {
-  const secret = new TextEncoder().encode(options.jwtSecret);
+  const secret = importJwtSecret(options.jwtSecret, ['verify']);
   const { pool } = options;
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
   const connections = new Set<Connection>();
@@ -159,7 +160,7 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
 
   async function verify(token: string): Promise<Verified> {
     try {
-      const { payload } = await jwtVerify(token, secret, { algorithms: ['HS256'] });
+      const { payload } = await jwtVerify(token, await secret, { algorithms: ['HS256'] });
       if (typeof payload.role !== 'string' || typeof payload.exp !== 'number') {
         return { ok: false, code: 'InvalidJWTToken', message: 'Fields `role` and `exp` are required in JWT' };
       }
