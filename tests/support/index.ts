@@ -14,3 +14,4 @@ export {
   type ShopWithStaff,
 } from './fixtures.ts';
 export { uniquePhone, balanceOf, ledgerCount, type CustomerRecord } from './ledger.ts';
+export { REQUEST_TIMEOUT_MS, gatewayHeaders, send, type RawRequest } from './requests.ts';
