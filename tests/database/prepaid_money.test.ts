@@ -4,7 +4,7 @@
  * sequence numbers, statements under RLS and the shops' liability, each with exact figures.
  */
 import { describe, expect, it } from 'vitest';
-import { createShopWithStaff, db, untyped, type ShopWithStaff } from '../support/index.ts';
+import { balanceParts, createShopWithStaff, db, untyped, type ShopWithStaff } from '../support/index.ts';
 import { createCustomer, idempotencyKey, mismatches, rpc, rpcOk, rpcRefused, type MoneyResult } from './support.ts';
 
 type Shop = ShopWithStaff;
@@ -42,16 +42,6 @@ const refundArgs = (actor: string, customerId: string, method = 'cash', key = id
 });
 const quote = (actor: string, customerId: string) =>
   rpcOk<Record<string, unknown>>('quote_refund', { p_actor_user_id: actor, p_customer_id: customerId });
-
-async function parts(customerId: string) {
-  const { rows } = await db().query(
-    `select current_balance::int as balance, paid_balance::int as paid, bonus_balance::int as bonus,
-            ledger_sequence::int as sequence
-     from public.customers where id = $1`,
-    [customerId],
-  );
-  return rows[0];
-}
 
 async function ledger(customerId: string) {
   const { rows } = await db().query(
@@ -98,7 +88,7 @@ describe('the issue\'s example: 100,000원 with a 10 % promotion, 70,000원 spen
       transaction: { type: 'refund', amount: 40_000, paid_amount: 30_000, bonus_amount: 10_000, sequence: 4 },
       refund: { method: 'transfer', paid_amount: 30_000, bonus_forfeited: 10_000, fee: 0, payout: 30_000, rule: '60_percent_used' },
     });
-    expect(await parts(customer.id)).toEqual({ balance: 0, paid: 0, bonus: 0, sequence: 4 });
+    expect(await balanceParts(customer.id)).toEqual({ balance: 0, paid: 0, bonus: 0, sequence: 4 });
     expect(await ledger(customer.id)).toEqual([
       { sequence: 1, type: 'charge', amount: 100_000, paid: 100_000, bonus: 0, paid_after: 100_000, bonus_after: 0 },
       { sequence: 2, type: 'bonus', amount: 10_000, paid: 0, bonus: 10_000, paid_after: 100_000, bonus_after: 10_000 },
@@ -128,7 +118,7 @@ describe('promotions', () => {
     const ended = await rpcOk<{ promotion: { ends_at: string } }>('end_promotion', { p_actor_user_id: shop.owner.id, p_promotion_id: percent });
     expect(ended.promotion.ends_at).not.toBeNull();
     expect(await charge(shop.staff.id, customer.id, 100_000)).toMatchObject({ bonus: 3_000, promotion_id: fixed });
-    expect(await parts(customer.id)).toEqual({
+    expect(await balanceParts(customer.id)).toEqual({
       balance: 49_999 + 53_000 + 105_000 + 105_019 + 103_000, paid: 49_999 + 50_000 + 100_000 + 100_019 + 100_000,
       bonus: 3_000 + 5_000 + 5_000 + 3_000, sequence: 9,
     });
@@ -166,7 +156,7 @@ describe('promotions', () => {
     const customer = await createCustomer(shop.staff.id, shop.shop.id);
     await rpcRefused('charge_balance', { p_actor_user_id: shop.staff.id, p_customer_id: customer.id, p_amount: 100_000, p_idempotency_key: idempotencyKey() },
       'balance_ceiling_exceeded', 409);
-    expect(await parts(customer.id)).toEqual({ balance: 0, paid: 0, bonus: 0, sequence: 0 });
+    expect(await balanceParts(customer.id)).toEqual({ balance: 0, paid: 0, bonus: 0, sequence: 0 });
   });
 });
 
@@ -223,7 +213,7 @@ describe('cancels', () => {
     const again = await rpcOk<MoneyResult>('cancel_transaction', cancelArgs(shop.owner.id, taken.transaction.id, 3_000, key));
     expect(again).toMatchObject({ replayed: true, transaction: { id: first.transaction.id }, balance: 15_000 });
     await rpcRefused('cancel_transaction', cancelArgs(shop.owner.id, taken.transaction.id, 2_000, key), 'idempotency_key_reused', 409);
-    expect(await parts(customer.id)).toEqual({ balance: 15_000, paid: 15_000, bonus: 0, sequence: 3 });
+    expect(await balanceParts(customer.id)).toEqual({ balance: 15_000, paid: 15_000, bonus: 0, sequence: 3 });
   });
 
   it('a charge is cancelled whole and takes its bonus; refused when that bonus was spent; its bonus row and refunds are not cancellable', async () => {
@@ -310,7 +300,7 @@ describe('refunds', () => {
     await deduct(shop.staff.id, customer.id, 20_000);
     const refunded = await rpcOk<MoneyResult>('refund_balance', refundArgs(shop.owner.id, customer.id, 'cash'));
     expect(refunded.refund).toEqual({ method: 'cash', paid_amount: 20_000, bonus_forfeited: 0, fee: 1_000, payout: 19_000, rule: '60_percent_used' });
-    expect(await parts(customer.id)).toEqual({ balance: 0, paid: 0, bonus: 0, sequence: 4 });
+    expect(await balanceParts(customer.id)).toEqual({ balance: 0, paid: 0, bonus: 0, sequence: 4 });
   });
 
   it('under 10,000원 charged the right needs 80 % used; it is measured on what was charged since the last refund', async () => {
@@ -341,7 +331,7 @@ describe('refunds', () => {
     const again = await rpcOk<MoneyResult>('refund_balance', refundArgs(shop.owner.id, customer.id, 'card_cancel', key));
     expect(again).toMatchObject({ replayed: true, transaction: { id: first.transaction.id }, refund: { payout: 12_000 } });
     await rpcRefused('refund_balance', refundArgs(shop.owner.id, customer.id, 'cash', key), 'idempotency_key_reused', 409);
-    expect(await parts(customer.id)).toEqual({ balance: 0, paid: 0, bonus: 0, sequence: 2 });
+    expect(await balanceParts(customer.id)).toEqual({ balance: 0, paid: 0, bonus: 0, sequence: 2 });
   });
 });
 
@@ -380,7 +370,7 @@ describe('statements, sequence numbers and liability', () => {
     await Promise.all(Array.from({ length: 20 }, () => deduct(shop.staff.id, customer.id, 1_000)));
     const { rows } = await db().query('select array_agg(sequence::int order by sequence) as s from public.transactions where customer_id = $1', [customer.id]);
     expect(rows[0].s).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));
-    expect(await parts(customer.id)).toEqual({ balance: 80_000, paid: 80_000, bonus: 0, sequence: 21 });
+    expect(await balanceParts(customer.id)).toEqual({ balance: 80_000, paid: 80_000, bonus: 0, sequence: 21 });
   });
 
   it('the shop\'s liability shows paid and bonus apart, and the day\'s bonus, refunds and fees', async () => {

@@ -150,6 +150,13 @@ export async function shopWithCustomer(options: { balance?: number; pin?: string
   return { ...shopWithStaff, customer, kiosks };
 }
 
+/** A shop with one customer (PIN 2580 unless given) and one kiosk, with that kiosk's device key at hand. */
+export async function kioskShop(options: { balance?: number; pin?: string } = {}) {
+  const setup = await shopWithCustomer({ balance: options.balance, pin: options.pin ?? '2580', kiosks: 1 });
+  const { kiosk, device_key } = setup.kiosks[0]!;
+  return { ...setup, kiosk, deviceKey: device_key };
+}
+
 // The error contract: the status, the code, a request id that the response header repeats, and the
 // CORS header that lets the frontend read all this.
 export function expectError(answer: FunctionAnswer, status: number, code: string): any {

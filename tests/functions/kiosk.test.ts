@@ -10,22 +10,16 @@ import {
   expectError,
   invoke,
   kioskClient,
+  kioskShop,
   ledgerCount,
   newIdempotencyKey,
   registerKiosk,
-  shopWithCustomer,
   staffClient,
 } from './http.ts';
 
 // `null` sends no Idempotency-Key at all.
 const pay = (deviceKey: string, body: Record<string, unknown>, idempotencyKey: string | null = newIdempotencyKey()) =>
   callFunction('kiosk/pay', asKiosk(deviceKey), { body, ...(idempotencyKey === null ? {} : { idempotencyKey }) });
-
-async function kioskShop(options: { balance?: number; pin?: string } = {}) {
-  const setup = await shopWithCustomer({ balance: options.balance, pin: options.pin ?? '2580' });
-  const { kiosk, device_key } = await registerKiosk(setup.owner, setup.shop.id);
-  return { ...setup, kiosk, deviceKey: device_key };
-}
 
 describe('POST /functions/v1/shop-kiosks (register) and /shop-kiosks/deactivate', () => {
   it('registers a kiosk for an owner and shows its device key once, storing only its hash', async () => {

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { addMember, createShopWithStaff, createUser, db, stackEnv, type ShopWithStaff, type TestUser } from '../support/index.ts';
+import { addMember, createShopWithStaff, createUser, db, gatewayHeaders, send, type ShopWithStaff, type TestUser } from '../support/index.ts';
 import { anonKey, asKiosk, asStaff, callFunction, charge, createCustomer, newIdempotencyKey, registerKiosk, uniquePhone, type Caller, type CustomerRecord, type FunctionAnswer } from './http.ts';
 
 const COLUMNS = ['owner', 'manager', 'staff', "another shop's member", 'kiosk', 'anon'] as const;
@@ -48,23 +48,22 @@ const post = (route: string, body: unknown, acting: Acting, options: { method?: 
  * having no rows), else the status and `no rows`.
  */
 async function restRead(acting: Acting, pathAndQuery: string, rpcArguments?: object): Promise<Outcome> {
-  const response = await fetch(`${stackEnv().API_URL}/rest/v1/${pathAndQuery}`, {
+  const { status, body } = await send({
     method: rpcArguments ? 'POST' : 'GET',
-    headers: {
-      apikey: anonKey(),
-      authorization: `Bearer ${acting.caller.token}`,
+    path: `rest/v1/${pathAndQuery}`,
+    headers: gatewayHeaders(acting.caller.token, {
       'content-type': 'application/json',
       ...(acting.caller.kioskKey ? { 'x-kiosk-key': acting.caller.kioskKey } : {}),
-    },
+    }),
     body: rpcArguments ? JSON.stringify(rpcArguments) : undefined,
   });
-  const body = (await response.json().catch(() => null)) as unknown;
+  const ok = status >= 200 && status < 300;
   if (rpcArguments) {
-    if (response.ok && (body as { closing?: unknown } | null)?.closing) return 'allowed';
-    if (response.status === 404 && (body as { code?: unknown } | null)?.code === 'customer_not_found') return '200 no rows';
-    return `${response.status} no rows`;
+    if (ok && (body as { closing?: unknown } | null)?.closing) return 'allowed';
+    if (status === 404 && (body as { code?: unknown } | null)?.code === 'customer_not_found') return '200 no rows';
+    return `${status} no rows`;
   }
-  return response.ok && Array.isArray(body) && body.length >= 1 ? 'allowed' : `${response.status} no rows`;
+  return ok && Array.isArray(body) && body.length >= 1 ? 'allowed' : `${status} no rows`;
 }
 
 const customerOf = (world: World, fields: { pin?: string } = {}) => createCustomer(world.owner, world.shop.id, fields);

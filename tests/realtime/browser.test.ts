@@ -8,7 +8,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../support/browser.ts';
 import { stackEnv } from '../support/index.ts';
-import { asKiosk, callFunction, newIdempotencyKey, registerKiosk, shopWithCustomer } from '../functions/http.ts';
+import { asKiosk, callFunction, kioskShop, newIdempotencyKey } from '../functions/http.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const FILES: Record<string, { file: string; type: string }> = {
@@ -41,8 +41,7 @@ afterAll(async () => {
 
 describe('the counter screen in Chromium', () => {
   it('shows a kiosk payment live, with the balance it left', async () => {
-    const { shop, owner, staff, customer } = await shopWithCustomer({ balance: 20_000, pin: '2580' });
-    const { device_key: deviceKey } = await registerKiosk(owner, shop.id);
+    const { shop, staff, customer, deviceKey } = await kioskShop({ balance: 20_000, pin: '2580' });
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));

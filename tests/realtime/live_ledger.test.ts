@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createClient } from '@supabase/supabase-js';
 import type { Database } from '../../functions/_shared/database.types.ts';
 import { anonClient, clientOptions, db, serviceClient, stackEnv } from '../support/index.ts';
-import { asKiosk, asStaff, callFunction, charge, createCustomer, newIdempotencyKey, signToken, shopWithCustomer } from '../functions/http.ts';
+import { asKiosk, asStaff, callFunction, charge, createCustomer, kioskShop, newIdempotencyKey, signToken, shopWithCustomer } from '../functions/http.ts';
 import { openScreen, type Screen } from './support.ts';
 
 const opened: Screen[] = [];
@@ -19,12 +19,6 @@ afterEach(async () => {
   await Promise.all(opened.splice(0).map((screen) => screen.close()));
 });
 
-async function kioskShop() {
-  const setup = await shopWithCustomer({ balance: 10_000, pin: '2580', kiosks: 1 });
-  const { kiosk, device_key } = setup.kiosks[0]!;
-  return { ...setup, kiosk, deviceKey: device_key };
-}
-
 function kioskPay(deviceKey: string, phone: string, amount: number) {
   return callFunction('kiosk/pay', asKiosk(deviceKey), {
     body: { phone, pin: '2580', amount },
@@ -34,7 +28,7 @@ function kioskPay(deviceKey: string, phone: string, amount: number) {
 
 describe('live screen: a member hears their shop', () => {
   it('hears a kiosk payment within a second of its answer, with the balance it left and nothing secret', async () => {
-    const { shop, staff, customer, kiosk, deviceKey } = await kioskShop();
+    const { shop, staff, customer, kiosk, deviceKey } = await kioskShop({ balance: 10_000 });
     const screen = await screenOf(staff.client, shop.id);
     expect(screen.status).toBe('SUBSCRIBED');
 
@@ -72,7 +66,7 @@ describe('live screen: a member hears their shop', () => {
   });
 
   it("hears it over Phoenix's 1.0.0 serializer too, which supabase-js speaks when asked", async () => {
-    const { shop, staff, customer, deviceKey } = await kioskShop();
+    const { shop, staff, customer, deviceKey } = await kioskShop({ balance: 10_000 });
     const { API_URL, ANON_KEY } = stackEnv();
     const client = createClient<Database>(API_URL, ANON_KEY, { ...clientOptions, realtime: { ...clientOptions.realtime, vsn: '1.0.0' } });
     await client.realtime.setAuth(staff.accessToken);
@@ -86,7 +80,7 @@ describe('live screen: a member hears their shop', () => {
 
 describe('live screen: who may not hear a shop', () => {
   it("refuses another shop's member, anon and a removed member; none of them hears the payment a member hears", async () => {
-    const { shop, owner, staff, manager, customer, deviceKey } = await kioskShop();
+    const { shop, owner, staff, manager, customer, deviceKey } = await kioskShop({ balance: 10_000 });
     const stranger = (await shopWithCustomer()).owner;
     const refusal = `Unauthorized: You do not have permissions to read from this Channel topic: shop:${shop.id}`;
 
@@ -122,7 +116,7 @@ describe('live screen: who may not hear a shop', () => {
   });
 
   it("refuses a member's own broadcast into the shop's channel: only the database speaks there", async () => {
-    const { shop, owner, staff, customer } = await kioskShop();
+    const { shop, owner, staff, customer } = await kioskShop({ balance: 10_000 });
     const listener = await screenOf(owner.client, shop.id);
     const sender = await screenOf(staff.client, shop.id, { ack: true });
     const fake = { transaction: { type: 'charge', amount: 1_000_000 } };
@@ -144,7 +138,7 @@ describe('live screen: who may not hear a shop', () => {
   });
 
   it('cuts a joined member off at their next token once they are removed from the shop', async () => {
-    const { shop, owner, staff, customer } = await kioskShop();
+    const { shop, owner, staff, customer } = await kioskShop({ balance: 10_000 });
     const removed = await screenOf(staff.client, shop.id);
     const member = await screenOf(owner.client, shop.id);
     expect([removed.status, member.status]).toEqual(['SUBSCRIBED', 'SUBSCRIBED']);
@@ -176,7 +170,7 @@ describe('live screen: who may not hear a shop', () => {
 
 describe('live screen: tokens', () => {
   it('refuses an expired token and a token signed with another secret', async () => {
-    const { shop, staff } = await kioskShop();
+    const { shop, staff } = await kioskShop({ balance: 10_000 });
     const now = Math.floor(Date.now() / 1000);
     const expired = await signToken({ sub: staff.id, iat: now - 120, exp: now - 60 });
     const forged = await signToken({ sub: staff.id }, 'not-the-secret-of-this-project-at-all-000');
@@ -195,7 +189,7 @@ describe('live screen: tokens', () => {
   });
 
   it('shuts a channel down when its token expires, and it hears nothing after', async () => {
-    const { shop, owner, staff, customer } = await kioskShop();
+    const { shop, owner, staff, customer } = await kioskShop({ balance: 10_000 });
     const client = anonClient();
     await client.realtime.setAuth(await signToken({ sub: staff.id, exp: Math.floor(Date.now() / 1000) + 2 }));
     const screen = await screenOf(client, shop.id);
@@ -215,7 +209,7 @@ describe('live screen: tokens', () => {
 
 describe('live screen: only what commits, in commit order', () => {
   it('hears a movement only once its transaction commits, and never one that rolls back', async () => {
-    const { shop, owner, staff, customer } = await kioskShop();
+    const { shop, owner, staff, customer } = await kioskShop({ balance: 10_000 });
     // Another customer's charges, committed by the API, are the witnesses: the screen hears them in
     // commit order, so once it has heard one, anything committed before it would have arrived too.
     const other = await createCustomer(owner, shop.id);
@@ -247,7 +241,7 @@ describe('live screen: only what commits, in commit order', () => {
   });
 
   it('hears 200 movements of a burst, none lost, each customer in commit order', async () => {
-    const { shop, owner, staff, customer } = await kioskShop();
+    const { shop, owner, staff, customer } = await kioskShop({ balance: 10_000 });
     const others = await Promise.all([1, 2, 3].map(() => createCustomer(owner, shop.id)));
     const customers = [customer.id, ...others.map((other) => other.id)];
     const screen = await screenOf(staff.client, shop.id);

@@ -3,7 +3,7 @@
 import net from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { asStaff, callFunction, expectError, ledgerCount, newIdempotencyKey, shopWithCustomer, type ShopWithCustomer } from '../functions/http.ts';
-import { stackEnv } from '../support/index.ts';
+import { gatewayHeaders, send, stackEnv } from '../support/index.ts';
 
 /** Sends bytes as they are and reads the whole answer until the server closes the connection. */
 function rawRequest(request: string): Promise<{ status: number; headers: string; body: string }> {
@@ -22,28 +22,9 @@ function rawRequest(request: string): Promise<{ status: number; headers: string;
   });
 }
 
-/** A body of `bytes` sent in chunks without a Content-Length, so that only reading it shows its size. */
-function streamedBody(bytes: number): ReadableStream<Uint8Array> {
-  const chunk = new TextEncoder().encode('x'.repeat(16 * 1024));
-  let sent = 0;
-  return new ReadableStream({
-    pull(controller) {
-      if (sent >= bytes) return controller.close();
-      controller.enqueue(chunk);
-      sent += chunk.byteLength;
-    },
-  });
-}
-
-async function postStream(path: string, headers: Record<string, string>, bytes: number) {
-  const response = await fetch(`${stackEnv().API_URL}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: streamedBody(bytes),
-    duplex: 'half',
-  } as RequestInit);
-  return { status: response.status, body: (await response.json()) as any, headers: response.headers };
-}
+/** A POST of `bytes` streamed in chunks without a Content-Length, so that only reading it shows its size. */
+const postStream = (path: string, headers: Record<string, string>, bytes: number) =>
+  send({ method: 'POST', path, headers: { 'content-type': 'application/json', ...headers }, body: 'x'.repeat(bytes), chunked: true });
 
 let shop: ShopWithCustomer;
 beforeAll(async () => {
@@ -52,10 +33,9 @@ beforeAll(async () => {
 
 describe('bodies over the limit are read, discarded and answered 413, never reset', () => {
   it('a 1 MiB streamed body to a function answers payload_too_large in the error contract', async () => {
-    const { ANON_KEY } = stackEnv();
     const answer = await postStream(
-      '/functions/v1/transactions/charge',
-      { apikey: ANON_KEY, authorization: `Bearer ${shop.owner.accessToken}`, 'idempotency-key': newIdempotencyKey() },
+      'functions/v1/transactions/charge',
+      gatewayHeaders(shop.owner.accessToken, { 'idempotency-key': newIdempotencyKey() }),
       1024 * 1024,
     );
     expect([answer.status, answer.body.error.code, answer.body.error.details]).toEqual([413, 'payload_too_large', { limit_bytes: 16384 }]);
@@ -63,7 +43,7 @@ describe('bodies over the limit are read, discarded and answered 413, never rese
   });
 
   it('a 1 MiB streamed body to /auth/v1/token answers GoTrue\'s 413', async () => {
-    const answer = await postStream('/auth/v1/token?grant_type=password', { apikey: stackEnv().ANON_KEY }, 1024 * 1024);
+    const answer = await postStream('auth/v1/token?grant_type=password', gatewayHeaders(null), 1024 * 1024);
     expect([answer.status, answer.body]).toEqual([413, { code: 413, error_code: 'request_too_large', msg: 'Request body too large' }]);
   });
 });

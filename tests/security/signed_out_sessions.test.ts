@@ -3,18 +3,14 @@
 // functions pass the token's session to SQL, which checks it with the same rule before anything else.
 import { describe, expect, it } from 'vitest';
 import { asStaff, callFunction, charge, createCustomer, registerKiosk, asKiosk, newIdempotencyKey, uniquePhone, type FunctionAnswer } from '../functions/http.ts';
-import { anonClient, createShopWithStaff, db, ledgerCount, signInAgain, stackEnv, uniqueEmail, type ShopWithStaff, type TestUser } from '../support/index.ts';
-import { fingerprint } from './support.ts';
+import { anonClient, createShopWithStaff, db, ledgerCount, signInAgain, uniqueEmail, type ShopWithStaff, type TestUser } from '../support/index.ts';
+import { fingerprint, gatewayHeaders, send } from './support.ts';
 import { openScreen } from '../realtime/support.ts';
 
 /** What the user's token reads through REST: the shop's customers' ids. */
 async function customersSeenWith(accessToken: string): Promise<{ status: number; ids: string[] }> {
-  const { API_URL, ANON_KEY } = stackEnv();
-  const response = await fetch(`${API_URL}/rest/v1/customers?select=id`, {
-    headers: { apikey: ANON_KEY, authorization: `Bearer ${accessToken}` },
-  });
-  const rows = (await response.json()) as { id: string }[];
-  return { status: response.status, ids: rows.map((row) => row.id) };
+  const answer = await send({ method: 'GET', path: 'rest/v1/customers?select=id', headers: gatewayHeaders(accessToken) });
+  return { status: answer.status, ids: (answer.body as { id: string }[]).map((row) => row.id) };
 }
 
 describe('REST reads refuse a signed-out session or a banned or deleted user', () => {

@@ -9,48 +9,8 @@ import { db, stackEnv } from '../support/index.ts';
 import { expectError, signToken, type FunctionAnswer } from '../functions/http.ts';
 import { ERROR_STATUS } from '../../functions/_shared/errors.ts';
 
-// Far above any honest answer here (tens of milliseconds); reaching it means the route hung.
-export const REQUEST_TIMEOUT_MS = 10_000;
-
-export interface RawRequest {
-  method: string;
-  // Below the gateway: `functions/v1/kiosk/pay`, `rest/v1/customers?select=*`.
-  path: string;
-  headers: Record<string, string>;
-  body?: string;
-  // Streamed in chunks without Content-Length, so the server cannot trust a declared size.
-  chunked?: boolean;
-}
-
-/** Sends exactly these headers (no apikey unless given) and reads the whole answer before the deadline. */
-export async function send(request: RawRequest): Promise<FunctionAnswer> {
-  const { API_URL } = stackEnv();
-  let body: BodyInit | undefined = request.body;
-  if (request.chunked && request.body !== undefined) {
-    const bytes = new TextEncoder().encode(request.body);
-    body = new ReadableStream<Uint8Array>({
-      start(controller) {
-        for (let at = 0; at < bytes.length; at += 4096) controller.enqueue(bytes.slice(at, at + 4096));
-        controller.close();
-      },
-    });
-  }
-  const response = await fetch(`${API_URL}/${request.path}`, {
-    method: request.method,
-    headers: request.headers,
-    body,
-    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-    ...(request.chunked ? { duplex: 'half' } : {}),
-  } as RequestInit);
-  const text = await response.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text === '' ? null : JSON.parse(text);
-  } catch {
-    // Kept as text: the contract check then fails on the shape and shows it.
-  }
-  return { status: response.status, headers: response.headers, body: parsed };
-}
+// The raw request with its deadline and the gateway headers live in tests/support, for every suite.
+export { REQUEST_TIMEOUT_MS, gatewayHeaders, send, type RawRequest } from '../support/index.ts';
 
 /** Every code of docs/contract.md's error table with its status, as the functions' one mapping holds it. */
 export const CONTRACT_STATUS: Record<string, number> = ERROR_STATUS;
@@ -159,9 +119,4 @@ export async function fingerprint(shopIds: string[], options: { kioskLastSeen?: 
     kioskRows: row.kiosk_rows,
     promotionRows: row.promotion_rows,
   };
-}
-
-/** Gateway headers for a caller: the anon key as apikey and the given bearer (the anon key for kiosks). */
-export function gatewayHeaders(bearer: string | null, extra: Record<string, string> = {}): Record<string, string> {
-  return { apikey: stackEnv().ANON_KEY, ...(bearer === null ? {} : { authorization: `Bearer ${bearer}` }), ...extra };
 }

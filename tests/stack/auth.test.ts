@@ -2,25 +2,11 @@ import { createClient } from '@supabase/supabase-js';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
 import { anonClient, clientOptions, closeDb, createUser, db, invitationToken, serviceClient, stackEnv, uniqueEmail } from '../support/index.ts';
+import { authFetch } from './support.ts';
 
 afterAll(closeDb);
 
 const email = () => uniqueEmail('auth');
-
-/** The auth endpoint answered directly, to see GoTrue's exact status and body. */
-async function authFetch(path: string, init: { method?: string; token?: string; body?: unknown; apiVersion?: boolean } = {}) {
-  const { API_URL, ANON_KEY } = stackEnv();
-  const headers: Record<string, string> = { apikey: ANON_KEY, 'content-type': 'application/json' };
-  if (init.token) headers.authorization = `Bearer ${init.token}`;
-  if (init.apiVersion) headers['x-supabase-api-version'] = '2024-01-01';
-  const response = await fetch(`${API_URL}/auth/v1${path}`, {
-    method: init.method ?? 'POST',
-    headers,
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text === '' ? undefined : (JSON.parse(text) as Record<string, unknown>) };
-}
 
 describe('auth (GoTrue subset) through supabase-js', () => {
   it('admin.createUser stores a confirmed user with a GoTrue bcrypt hash and the given metadata', async () => {

@@ -8,16 +8,10 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthHandler } from '../../stack/auth.ts';
 import { createUser, db, stackEnv } from '../support/index.ts';
+import { authFetch } from './support.ts';
 
-async function post(base: string, path: string, body: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(`${base}${path}`, {
-    method: 'POST',
-    headers: { apikey: stackEnv().ANON_KEY, 'content-type': 'application/json', ...headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text === '' ? undefined : (JSON.parse(text) as Record<string, unknown>) };
-}
+const post = (base: string, path: string, body: unknown, headers: Record<string, string> = {}) =>
+  authFetch(path, { base, body, headers });
 
 const gateway = () => `${stackEnv().API_URL}/auth/v1`;
 const signIn = (email: string, password: string, base = gateway()) =>

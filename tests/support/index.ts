@@ -13,4 +13,5 @@ export {
   type ShopRole,
   type ShopWithStaff,
 } from './fixtures.ts';
-export { uniquePhone, balanceOf, ledgerCount, type CustomerRecord } from './ledger.ts';
+export { uniquePhone, balanceOf, balanceParts, ledgerCount, type CustomerRecord } from './ledger.ts';
+export { REQUEST_TIMEOUT_MS, gatewayHeaders, send, type RawRequest } from './requests.ts';

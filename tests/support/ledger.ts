@@ -28,3 +28,14 @@ export async function ledgerCount(customerId: string): Promise<number> {
   const { rows } = await db().query<{ count: string }>('select count(*) from public.transactions where customer_id = $1', [customerId]);
   return Number(rows[0].count);
 }
+
+/** The customer's balance in its two parts and the last ledger sequence, read past every API layer. */
+export async function balanceParts(customerId: string): Promise<{ balance: number; paid: number; bonus: number; sequence: number }> {
+  const { rows } = await db().query(
+    `select current_balance::int as balance, paid_balance::int as paid, bonus_balance::int as bonus,
+            ledger_sequence::int as sequence
+     from public.customers where id = $1`,
+    [customerId],
+  );
+  return rows[0];
+}
