@@ -26,6 +26,11 @@
 -- in one place each; a membership changed between the two reads is judged as authorize_member reads
 -- it); kiosk_customer checks the phone and PIN formats as plain conditions that call the raising helpers
 -- only to refuse; kiosk_pay locks the customer and reads the shop's PIN settings in one statement.
+-- A new charge no longer reads back its own bonus row: move_balance hands the row it wrote to
+-- money_result, and only a replayed charge looks its bonus up. The cancel of a charge reads its earlier
+-- reversal and its bonus in one statement. The refund method is compared in private.replay_of, the one
+-- place a retried request is told from another under the same key (refund_balance compared it itself,
+-- repeating replay_of's idempotency_key_reused refusal); only refund rows have a method.
 --
 -- Functions whose arguments change are dropped and created again (PostgREST must not see two
 -- overloads), with the grants they had: public ones executable by service_role only (and
@@ -261,7 +266,14 @@ $$;
 revoke all on function private.record_movement(uuid, uuid, text, bigint, bigint, text, uuid, uuid, text, uuid, uuid, text, bigint, text)
 from public, anon, authenticated, service_role;
 
-create or replace function private.money_result(p_transaction public.transactions, p_replayed boolean)
+-- A new charge hands money_result the bonus it just wrote (p_bonus; null when no promotion gave one),
+-- so only a replayed charge looks its bonus up again. Its arguments change: dropped and created again.
+drop function private.money_result(public.transactions, boolean);
+create function private.money_result(
+  p_transaction public.transactions,
+  p_replayed boolean,
+  p_bonus public.transactions default null
+)
 returns jsonb
 language plpgsql
 stable
@@ -269,16 +281,18 @@ set search_path = ''
 as $$
 declare
   v_last public.transactions := p_transaction;
-  v_bonus public.transactions;
+  v_bonus public.transactions := p_bonus;
   v_result jsonb;
 begin
-  if p_transaction.type = 'charge' then
+  -- The bonus of a charge: given by the call that just wrote it (none given: the charge got none),
+  -- or, for a replay, the one an earlier call wrote.
+  if p_transaction.type = 'charge' and p_replayed then
     select t.* into v_bonus
     from public.transactions t
     where t.shop_id = p_transaction.shop_id and t.original_transaction_id = p_transaction.id and t.type = 'bonus';
-    if found then
-      v_last := v_bonus;
-    end if;
+  end if;
+  if p_transaction.type = 'charge' and v_bonus.id is not null then
+    v_last := v_bonus;
   end if;
   v_result := jsonb_build_object(
     'transaction', jsonb_build_object(
@@ -317,6 +331,62 @@ begin
   return v_result;
 end;
 $$;
+revoke all on function private.money_result(public.transactions, boolean, public.transactions)
+from public, anon, authenticated, service_role;
+
+drop function private.replay_of(uuid, text, text, uuid, bigint, uuid, text, uuid, uuid);
+
+-- After lock_idempotency_key: the money result of the earlier call with this key when it asked for
+-- exactly the same movement, null when the key is new, and idempotency_key_reused otherwise. A null
+-- p_amount matches any earlier amount: a cancel without an amount (the whole remainder) and a refund
+-- (the whole balance) cannot recompute on a retry what they moved the first time, since the first
+-- time changed it. p_refund_method is compared like the other fields (null for all but refunds).
+create function private.replay_of(
+  p_shop_id uuid,
+  p_idempotency_key text,
+  p_type text,
+  p_customer_id uuid,
+  p_amount bigint,
+  p_original_transaction_id uuid,
+  p_memo text,
+  p_actor_user_id uuid,
+  p_actor_kiosk_id uuid,
+  p_refund_method text default null
+)
+returns jsonb
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_earlier public.transactions;
+begin
+  select t.* into v_earlier
+  from public.transactions t
+  where t.shop_id = p_shop_id and t.idempotency_key = p_idempotency_key;
+  if not found then
+    return null;
+  end if;
+  if v_earlier.type is not distinct from p_type
+    and v_earlier.customer_id = p_customer_id
+    and (p_amount is null or v_earlier.amount = p_amount)
+    and v_earlier.original_transaction_id is not distinct from p_original_transaction_id
+    and v_earlier.memo is not distinct from p_memo
+    and v_earlier.actor_user_id is not distinct from p_actor_user_id
+    and v_earlier.actor_kiosk_id is not distinct from p_actor_kiosk_id
+    and v_earlier.refund_method is not distinct from p_refund_method
+  then
+    return private.money_result(v_earlier, true);
+  end if;
+  perform private.raise_error('idempotency_key_reused',
+    'this idempotency key was already used in this shop for another request',
+    jsonb_build_object('transaction_id', v_earlier.id));
+  return null;
+end;
+$$;
+
+revoke all on function private.replay_of(uuid, text, text, uuid, bigint, uuid, text, uuid, uuid, text)
+from public, anon, authenticated, service_role;
 
 -- 3. Charge and deduct.
 
@@ -342,6 +412,7 @@ declare
   v_replay jsonb;
   v_movement public.transactions;
   v_promotion record;
+  v_bonus public.transactions;
 begin
   if p_amount is null or p_amount < 1 or p_amount > 10000000 then
     perform private.check_amount(p_amount);
@@ -365,13 +436,13 @@ begin
     select * into v_promotion from private.best_promotion(v_shop_id, p_amount);
     if v_promotion.bonus > 0 then
       -- The bonus points at the charge just written, of this customer: the one original a bonus has.
-      perform private.record_movement(p_shop_id => v_shop_id, p_customer_id => p_customer_id, p_type => 'bonus',
+      v_bonus := private.record_movement(p_shop_id => v_shop_id, p_customer_id => p_customer_id, p_type => 'bonus',
         p_amount => v_promotion.bonus, p_bonus_amount => v_promotion.bonus, p_idempotency_key => null,
         p_actor_user_id => p_actor_user_id, p_actor_kiosk_id => null, p_memo => null,
         p_original_transaction_id => v_movement.id, p_promotion_id => v_promotion.promotion_id);
     end if;
   end if;
-  return private.money_result(v_movement, false);
+  return private.money_result(v_movement, false, v_bonus);
 end;
 $$;
 revoke all on function private.move_balance(text, uuid, uuid, uuid, bigint, text, text, uuid)
@@ -450,7 +521,7 @@ declare
   v_reversal_type text;
   v_replay jsonb;
   v_existing_reversal uuid;
-  v_bonus public.transactions;
+  v_bonus_amount bigint;
   v_cancelled bigint;
   v_cancelled_bonus bigint;
   v_remaining bigint;
@@ -491,17 +562,20 @@ begin
   where c.shop_id = v_original.shop_id and c.id = v_original.customer_id
   for update;
   if v_original.type = 'charge' then
-    select t.id into v_existing_reversal from public.transactions t
-    where t.shop_id = v_original.shop_id and t.original_transaction_id = v_original.id and t.type = 'charge_cancel';
-    if found then
+    -- The charge's cancel, if it has one, and its bonus (0 if none).
+    select (array_agg(t.id) filter (where t.type = 'charge_cancel'))[1],
+           coalesce(sum(t.amount) filter (where t.type = 'bonus'), 0)
+      into v_existing_reversal, v_bonus_amount
+    from public.transactions t
+    where t.shop_id = v_original.shop_id and t.original_transaction_id = v_original.id
+      and t.type in ('charge_cancel', 'bonus');
+    if v_existing_reversal is not null then
       perform private.raise_error('already_cancelled', 'this transaction was already cancelled',
         jsonb_build_object('transaction_id', v_original.id, 'reversal_id', v_existing_reversal));
     end if;
-    select t.* into v_bonus from public.transactions t
-    where t.shop_id = v_original.shop_id and t.original_transaction_id = v_original.id and t.type = 'bonus';
     v_reversal := private.record_movement(p_shop_id => v_original.shop_id, p_customer_id => v_original.customer_id,
-      p_type => 'charge_cancel', p_amount => v_original.amount + coalesce(v_bonus.amount, 0),
-      p_bonus_amount => coalesce(v_bonus.amount, 0), p_idempotency_key => p_idempotency_key,
+      p_type => 'charge_cancel', p_amount => v_original.amount + v_bonus_amount,
+      p_bonus_amount => v_bonus_amount, p_idempotency_key => p_idempotency_key,
       p_actor_user_id => p_actor_user_id, p_actor_kiosk_id => null, p_memo => p_reason,
       p_original_transaction_id => v_original.id);
   else
@@ -642,13 +716,8 @@ begin
   perform private.lock_idempotency_key(v_customer.shop_id, p_idempotency_key);
   v_replay := private.replay_of(p_shop_id => v_customer.shop_id, p_idempotency_key => p_idempotency_key,
     p_type => 'refund', p_customer_id => p_customer_id, p_amount => null, p_original_transaction_id => null,
-    p_memo => p_memo, p_actor_user_id => p_actor_user_id, p_actor_kiosk_id => null);
+    p_memo => p_memo, p_actor_user_id => p_actor_user_id, p_actor_kiosk_id => null, p_refund_method => p_method);
   if v_replay is not null then
-    if v_replay -> 'refund' ->> 'method' <> p_method then
-      perform private.raise_error('idempotency_key_reused',
-        'this idempotency key was already used in this shop for another request',
-        jsonb_build_object('transaction_id', v_replay -> 'transaction' -> 'id'));
-    end if;
     return v_replay;
   end if;
 
