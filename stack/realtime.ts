@@ -458,6 +458,11 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
     let delay = POLL_MS;
     const poll = async () => {
       try {
+        // Each read decodes the WAL again from the slot's restart point, which moves only past a
+        // record of the running transactions: PostgreSQL logs one every 15 s, so under load every
+        // read re-decoded up to 15 s of WAL (43 % of a core at 1,000 deducts/s). Logging one before
+        // each read keeps the restart point one read behind (11 %).
+        await client.query('select pg_catalog.pg_log_standby_snapshot()');
         const { rows } = await client.query<{ data: Buffer }>(
           `select data from pg_catalog.pg_logical_slot_get_binary_changes($1, null, null,
              'proto_version', '1', 'publication_names', $2, 'messages', 'true')`,
