@@ -45,6 +45,28 @@ describe('the bare atomic deduct of phase 0', () => {
     expect(await scratchSchemas()).not.toContain(bare.schema);
   });
 
+  it('broadcasts each successful deduct of phase 0b once, on a topic of the scratch schema', async () => {
+    const bare = await createBareDeduct(fixture(2, 100));
+    const pool = serviceRolePool(stackEnv().DB_URL, 4);
+    try {
+      const deduct = bare.iteration(pool, 40, true);
+      // 2 accounts of 100 each: 2 deducts of 40 fit in each, the 3rd is refused and broadcasts nothing.
+      const answers = await Promise.all(Array.from({ length: 8 }, () => deduct(0)));
+      expect(answers.every((a) => a.name === 'sql_bare_deduct_broadcast')).toBe(true);
+      expect(answers.filter((a) => a.outcome === 'ok')).toHaveLength(4);
+      expect(answers.filter((a) => a.outcome === 'insufficient_balance')).toHaveLength(4);
+      const { rows } = await db().query<{ count: string }>(
+        `select count(*) from realtime.messages where starts_with(topic, $1) and event = 'movement' and private`,
+        [`${bare.schema}:`],
+      );
+      expect(Number(rows[0]!.count)).toBe(4);
+      expect(await bare.books()).toEqual({ ledger_rows_added: 4, balance_mismatches: 0 });
+    } finally {
+      await pool.end();
+      await bare.drop();
+    }
+  });
+
   it('drops the scratch schema a killed run left, and keeps one whose session still runs', async () => {
     const abandoned = `${SCRATCH_PREFIX}abandoned${Date.now()}`;
     const running = `${SCRATCH_PREFIX}running${Date.now()}`;

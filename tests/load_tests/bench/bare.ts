@@ -3,6 +3,10 @@
 // and inserts a ledger row into a table whose only index is its primary key. No idempotency, no
 // membership, no ceiling, no foreign keys, no JSON.
 //
+// Phase 0b is the same call with one thing more: the live screens' broadcast of the movement
+// (`realtime.send` of a payload with the keys record_movement sends), which every movement of the
+// product makes. It shows what that one feature costs on its own, next to the whole deduct.
+//
 // The bench creates it for the phase in a scratch schema of its own (never public, never a
 // migration), fills it with the dataset's customers at the balance the fixture tops up to, and
 // drops it afterwards, so nothing is left behind: on Ctrl-C too (bench.ts), and a schema left by a
@@ -14,13 +18,13 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { Iteration } from './driver.ts';
 import type { Fixture } from './fixture.ts';
-import { BARE_REQUEST, judgeSqlFailure } from './scenarios.ts';
+import { BARE_BROADCAST_REQUEST, BARE_REQUEST, judgeSqlFailure } from './scenarios.ts';
 
 export interface BareDeduct {
   /** The scratch schema's name: `comings_bench_scratch_<random>`. */
   schema: string;
-  /** One bare deduct of `amount` from a random customer of the dataset, over the pool's connections. */
-  iteration(db: pg.Pool, amount: number): Iteration;
+  /** One bare deduct of `amount` from a random customer of the dataset, over the pool's connections; broadcast, for phase 0b. */
+  iteration(db: pg.Pool, amount: number, broadcast?: boolean): Iteration;
   /** Ledger rows written, and accounts whose balance is not the start minus their ledger rows. */
   books(): Promise<{ ledger_rows_added: number; balance_mismatches: number }>;
   /** Drops the schema with everything in it. Safe to call more than once. */
@@ -40,7 +44,7 @@ export function bareDeductSql(schema: string): string[] {
        balance_after bigint not null,
        created_at timestamptz not null default now()
      )`,
-    `create function ${s}.deduct(p_account_id uuid, p_amount bigint, p_id uuid)
+    `create function ${s}.deduct(p_account_id uuid, p_amount bigint, p_id uuid, p_broadcast boolean)
      returns bigint
      language plpgsql
      as $$
@@ -56,13 +60,33 @@ export function bareDeductSql(schema: string): string[] {
        end if;
        update ${s}.accounts set balance = v_balance - p_amount where id = p_account_id;
        insert into ${s}.ledger (id, account_id, amount, balance_after) values (p_id, p_account_id, p_amount, v_balance - p_amount);
+       if p_broadcast then
+         perform realtime.send(
+           jsonb_build_object(
+             'shop_id', p_account_id,
+             'transaction', jsonb_build_object(
+               'id', p_id, 'type', 'deduct', 'amount', p_amount, 'paid_amount', p_amount, 'bonus_amount', 0,
+               'balance_after', v_balance - p_amount, 'paid_balance_after', v_balance - p_amount,
+               'bonus_balance_after', 0, 'sequence', 1, 'created_at', now(), 'customer_id', p_account_id,
+               'original_transaction_id', null, 'actor_user_id', p_account_id, 'actor_kiosk_id', null, 'memo', null
+             ),
+             'customer', jsonb_build_object(
+               'id', p_account_id, 'name', 'bench', 'balance', v_balance - p_amount,
+               'paid_balance', v_balance - p_amount, 'bonus_balance', 0
+             )
+           ),
+           'movement',
+           ${pg.escapeLiteral(`${schema}:`)} || p_account_id::text,
+           true
+         );
+       end if;
        return v_balance - p_amount;
      end;
      $$`,
     `grant usage on schema ${s} to service_role`,
     `grant select, update on ${s}.accounts to service_role`,
     `grant insert on ${s}.ledger to service_role`,
-    `grant execute on function ${s}.deduct(uuid, bigint, uuid) to service_role`,
+    `grant execute on function ${s}.deduct(uuid, bigint, uuid, boolean) to service_role`,
   ];
 }
 
@@ -130,18 +154,19 @@ export async function createBareDeduct(fx: Fixture): Promise<BareDeduct> {
   const customers = fx.customers;
   bare = {
     schema,
-    iteration(db, amount) {
-      const text = `select ${s}.deduct($1, $2, gen_random_uuid()) as balance`;
+    iteration(db, amount, broadcast = false) {
+      const text = `select ${s}.deduct($1, $2, gen_random_uuid(), ${broadcast}) as balance`;
+      const name = broadcast ? BARE_BROADCAST_REQUEST : BARE_REQUEST;
       return async () => {
         const customer = customers[Math.floor(Math.random() * customers.length)]!;
         try {
-          const { rows } = await db.query<{ balance: string }>({ name: 'bench_bare_deduct', text, values: [customer.id, amount] });
+          const { rows } = await db.query<{ balance: string }>({ name: `bench_${name}`, text, values: [customer.id, amount] });
           const balance = Number(rows[0]?.balance);
           return Number.isInteger(balance) && balance >= 0
-            ? { name: BARE_REQUEST, outcome: 'ok' }
-            : { name: BARE_REQUEST, outcome: 'error', why: `wrong answer: ${JSON.stringify(rows[0])}` };
+            ? { name, outcome: 'ok' }
+            : { name, outcome: 'error', why: `wrong answer: ${JSON.stringify(rows[0])}` };
         } catch (error) {
-          return judgeSqlFailure(BARE_REQUEST, error, ['insufficient_balance']);
+          return judgeSqlFailure(name, error, ['insufficient_balance']);
         }
       };
     },

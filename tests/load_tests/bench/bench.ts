@@ -77,23 +77,39 @@ function closedHttpPhase(id: string, title: string, route: string, build: (fx: F
   };
 }
 
-const PHASES: Phase[] = [
-  {
-    id: 'sql-bare-deduct',
-    title: '0  SQL bare atomic deduct',
-    path: 'select for update, update, insert (primary key only): a scratch schema over pg, as service_role',
-    // Making, checking and dropping the scratch schema falls in the phase's CPU window too: some
-    // tens of milliseconds of PostgreSQL CPU against the seconds the phase's calls take (< 1 % at 10 s).
+/**
+ * Phase 0 or 0b: the bare deduct in a scratch schema made for the phase. Making, checking and
+ * dropping it falls in the phase's CPU window too: some tens of milliseconds of PostgreSQL CPU
+ * against the seconds the phase's calls take (< 1 % at 10 s).
+ */
+function barePhase(id: string, title: string, path: string, broadcast: boolean): Phase {
+  return {
+    id,
+    title,
+    path,
     async run(fx, o) {
       const bare = await createBareDeduct(fx);
       try {
-        const run = await overSql(fx, o, (db) => bare.iteration(db, scenario.FLOOR_AMOUNT));
+        const run = await overSql(fx, o, (db) => bare.iteration(db, scenario.FLOOR_AMOUNT, broadcast));
         return { ...run, books: await bare.books() };
       } finally {
         await bare.drop();
       }
     },
-  },
+  };
+}
+
+/** The SQL phases are judged against these, measured in the same run. */
+const BARE_PHASES = ['sql-bare-deduct', 'sql-bare-broadcast'];
+
+const PHASES: Phase[] = [
+  barePhase(
+    'sql-bare-deduct',
+    '0  SQL bare atomic deduct',
+    'select for update, update, insert (primary key only): a scratch schema over pg, as service_role',
+    false,
+  ),
+  barePhase('sql-bare-broadcast', '0b SQL bare deduct + broadcast', 'phase 0 and the live screens\' realtime.send of the movement', true),
   {
     id: 'sql-deduct',
     title: '1  SQL deduct_balance',
@@ -142,8 +158,9 @@ function readOptions(argv: string[]): Options {
     out: 'reports/load/bench.json',
   });
   const phases = line.text('phases').split(',').map((p) => p.trim()).filter(Boolean);
-  // The SQL phases are judged against the bare deduct measured in the same run.
-  if (phases.some((id) => id === 'sql-deduct' || id === 'sql-kiosk-pay') && !phases.includes('sql-bare-deduct')) phases.unshift('sql-bare-deduct');
+  if (phases.some((id) => id === 'sql-deduct' || id === 'sql-kiosk-pay')) {
+    for (const id of BARE_PHASES) if (!phases.includes(id)) phases.unshift(id);
+  }
   const unknown = phases.filter((id) => !PHASES.some((p) => p.id === id));
   if (unknown.length > 0) throw new Error(`unknown phase(s) ${unknown.join(', ')}; the phases are ${PHASES.map((p) => p.id).join(', ')}`);
   return {

@@ -273,7 +273,7 @@ const CASES: Case[] = [
   {
     name: `bare atomic deduct (${BARE_SCHEMA}.deduct, the bench's phase 0, for scale)`,
     id: 'profile_bare',
-    sql: `select ${BARE_SCHEMA}.deduct($1, $2, gen_random_uuid()) as result`,
+    sql: `select ${BARE_SCHEMA}.deduct($1, $2, gen_random_uuid(), false) as result`,
     args: (m) => [pick(m.customers).id, 10],
   },
   {

@@ -95,6 +95,8 @@ export function ratiosOf(phases: PhaseReport[]): Ratio[] {
     ratio(phases, 'edge kiosk pay ÷ PostgREST RPC kiosk_pay', 'edge-kiosk-pay', 'rpc-kiosk-pay'),
     ratio(phases, 'SQL deduct_balance ÷ bare atomic deduct (1÷0)', 'sql-deduct', 'sql-bare-deduct'),
     ratio(phases, 'SQL kiosk_pay ÷ bare atomic deduct (1k÷0)', 'sql-kiosk-pay', 'sql-bare-deduct'),
+    ratio(phases, 'bare deduct + broadcast ÷ bare atomic deduct (0b÷0)', 'sql-bare-broadcast', 'sql-bare-deduct'),
+    ratio(phases, 'SQL deduct_balance ÷ bare deduct + broadcast (1÷0b)', 'sql-deduct', 'sql-bare-broadcast'),
   ];
 }
 
@@ -105,18 +107,19 @@ function ratioOf(ratios: Ratio[], numerator: string, denominator: string): numbe
 const percent = (value: number) => `${(value * 100).toFixed(1)} %`;
 
 /**
- * A SQL phase against the bare deduct: the throughput ratio (the target), and beside it the same
- * ratio from PostgreSQL's CPU per call, which other work on the machine hardly moves.
+ * A SQL phase against a bare deduct (phase 0, or 0b with its broadcast): the throughput ratio (the
+ * target's measure), and beside it the same ratio from PostgreSQL's CPU per call, which other work on
+ * the machine hardly moves.
  */
-function againstBare(phases: PhaseReport[], ratios: Ratio[], id: string): { value: number | null; measured: string } {
-  const value = ratioOf(ratios, id, 'sql-bare-deduct');
+function againstBare(phases: PhaseReport[], ratios: Ratio[], id: string, bareId = 'sql-bare-deduct'): { value: number | null; measured: string } {
+  const value = ratioOf(ratios, id, bareId);
   const phase = byId(phases, id);
-  const bare = byId(phases, 'sql-bare-deduct');
+  const bare = byId(phases, bareId);
   if (value === null || !phase || !bare) return { value: null, measured: 'not measured' };
   const cpu = phase.cpu?.ms_per_request.postgres;
   const bareCpu = bare.cpu?.ms_per_request.postgres;
-  const byCpu = cpu && bareCpu ? `; PostgreSQL CPU per call ${cpu} vs ${bareCpu} ms bare (${percent(bareCpu / cpu)})` : '';
-  return { value, measured: `${percent(value)} (${phase.rps} vs ${bare.rps} req/s bare${byCpu})` };
+  const byCpu = cpu && bareCpu ? `; PostgreSQL CPU per call ${cpu} vs ${bareCpu} ms (${percent(bareCpu / cpu)})` : '';
+  return { value, measured: `${percent(value)} (${phase.rps} vs ${bare.rps} req/s${byCpu})` };
 }
 
 const ms = (value: number | null) => (value === null ? '-' : `${value} ms`);
@@ -127,6 +130,8 @@ export function targetsOf(phases: PhaseReport[], ratios: Ratio[], mixRate: numbe
   const kiosk = byId(phases, 'edge-kiosk-pay');
   const deductOverBare = againstBare(phases, ratios, 'sql-deduct');
   const kioskOverBare = againstBare(phases, ratios, 'sql-kiosk-pay');
+  const broadcastOverBare = againstBare(phases, ratios, 'sql-bare-broadcast');
+  const deductOverBroadcast = againstBare(phases, ratios, 'sql-deduct', 'sql-bare-broadcast');
   return [
     {
       name: 'deduct_balance over SQL vs the bare atomic deduct',
@@ -138,6 +143,20 @@ export function targetsOf(phases: PhaseReport[], ratios: Ratio[], mixRate: numbe
       name: 'kiosk_pay over SQL vs the bare atomic deduct',
       wanted: 'reported',
       measured: kioskOverBare.measured,
+      met: null,
+      reported: true,
+    },
+    {
+      name: 'the bare deduct with the live broadcast (0b) vs the bare atomic deduct',
+      wanted: 'reported',
+      measured: broadcastOverBare.measured,
+      met: null,
+      reported: true,
+    },
+    {
+      name: 'deduct_balance over SQL vs the bare deduct with the live broadcast (0b)',
+      wanted: 'reported',
+      measured: deductOverBroadcast.measured,
       met: null,
       reported: true,
     },
@@ -226,7 +245,8 @@ export function formatReport(report: BenchReport): string {
       '',
     );
   }
-  for (const r of report.ratios) lines.push(`  ${r.name.padEnd(46)} ${r.value === null ? '-' : r.value.toFixed(3)}`);
+  const nameWidth = Math.max(...report.ratios.map((r) => r.name.length));
+  for (const r of report.ratios) lines.push(`  ${r.name.padEnd(nameWidth)}  ${r.value === null ? '-' : r.value.toFixed(3)}`);
   lines.push('');
   for (const t of report.targets) {
     if (t.reported) lines.push(`  [REPORTED] ${t.name}: ${t.measured}`);

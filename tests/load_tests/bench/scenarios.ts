@@ -35,6 +35,7 @@ export const FLOOR_AMOUNT = 10;
 
 /** The names of the requests the phases that compare paths send (the mix's are journey-rules.ts's REQUEST). */
 export const BARE_REQUEST = 'sql_bare_deduct';
+export const BARE_BROADCAST_REQUEST = 'sql_bare_deduct_broadcast';
 export const SQL_DEDUCT_REQUEST = 'sql_deduct_balance';
 export const SQL_KIOSK_PAY_REQUEST = 'sql_kiosk_pay';
 export const RPC_DEDUCT_REQUEST = 'rpc_deduct_balance';
@@ -43,6 +44,7 @@ export const RPC_KIOSK_PAY_REQUEST = 'rpc_kiosk_pay';
 /** The requests that move money: each success must have added exactly one ledger row. */
 export const MONEY_REQUESTS: ReadonlySet<string> = new Set([
   BARE_REQUEST,
+  BARE_BROADCAST_REQUEST,
   SQL_DEDUCT_REQUEST,
   SQL_KIOSK_PAY_REQUEST,
   RPC_DEDUCT_REQUEST,
