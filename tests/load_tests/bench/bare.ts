@@ -76,7 +76,7 @@ export function bareDeductSql(schema: string): string[] {
              )
            ),
            'movement',
-           ${pg.escapeLiteral(`${schema}:`)} || p_account_id::text,
+           ${pg.escapeLiteral(`${schema}:movements`)},
            true
          );
        end if;

@@ -277,6 +277,12 @@ const CASES: Case[] = [
     args: (m) => [pick(m.customers).id, 10],
   },
   {
+    name: `bare deduct with the live broadcast (${BARE_SCHEMA}.deduct, the bench's phase 0b)`,
+    id: 'profile_bare_broadcast',
+    sql: `select ${BARE_SCHEMA}.deduct($1, $2, gen_random_uuid(), true) as result`,
+    args: (m) => [pick(m.customers).id, 10],
+  },
+  {
     name: 'charge (public.charge_balance)',
     id: 'profile_charge',
     sql: 'select public.charge_balance($1, $2, $3, $4, $5) as result',
