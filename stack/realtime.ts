@@ -407,7 +407,7 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
   /** A column's value in pgoutput's TupleData: its text, null, or undefined for a TOAST value an update left unchanged. */
   type Value = string | null | undefined;
 
-  /** The name of a null-terminated string of pgoutput at `offset`, and the offset after it. */
+  /** The null-terminated string of pgoutput at `offset`, and the offset after it. */
   function readName(data: Buffer, offset: number): [string, number] {
     const end = data.indexOf(0, offset);
     return [data.toString('utf8', offset, end), end + 1];
