@@ -33,22 +33,37 @@ function bootstrapSection(sql: string, name: string): string {
 }
 
 /**
+ * How the local Realtime got its messages before it read the inserts of realtime.messages from their
+ * publication: a trigger that sent each as a NOTIFY (until issue 13), then one that wrote each as a
+ * logical message for an empty publication. A publication of Realtime's name without the table is
+ * made anew rather than trusted.
+ */
+const RETIRED_DELIVERY = `drop trigger if exists messages_notify_local_server on realtime.messages;
+drop function if exists realtime.notify_local_server();
+drop publication if exists realtime_local_messages;
+drop publication if exists supabase_realtime_messages_publication;
+`;
+
+/**
  * What bootstrap.sql gained after a data folder may have been bootstrapped, for a folder kept from an
  * earlier version (a real project has it all already): GoTrue's invitation columns; the realtime schema,
- * whole, for a folder made before it; the local delivery for one made before it moved from NOTIFY to
- * logical messages (issue 13), known by its missing publication. A current folder is left as it is.
- * All of it runs as one transaction.
+ * whole, for a folder made before it; the local delivery, for a folder whose realtime.messages is not
+ * in the publication Realtime reads (made when a trigger delivered the messages): the trigger, its
+ * function and the old publication go. A current folder is left as it is. All of it runs as one
+ * transaction.
  */
 export async function catchUpBootstrap(dbUrl: string): Promise<void> {
   const sql = await readFile(path.join(import.meta.dirname, 'bootstrap.sql'), 'utf8');
   await withClient(dbUrl, async (client) => {
     const { rows } = await client.query<{ has_realtime: boolean; has_delivery: boolean }>(
       `select to_regclass('realtime.messages') is not null as has_realtime,
-              exists (select 1 from pg_catalog.pg_publication where pubname = 'realtime_local_messages') as has_delivery`,
+              exists (select 1 from pg_catalog.pg_publication_tables
+                       where pubname = 'supabase_realtime_messages_publication'
+                         and schemaname = 'realtime' and tablename = 'messages') as has_delivery`,
     );
     const { has_realtime: hasRealtime, has_delivery: hasDelivery } = rows[0];
     const realtime = !hasRealtime ? bootstrapSection(sql, 'realtime')
-      : !hasDelivery ? bootstrapSection(sql, 'realtime-local-delivery')
+      : !hasDelivery ? RETIRED_DELIVERY + bootstrapSection(sql, 'realtime-local-delivery')
       : '';
     await client.query(`alter table auth.users
   add column if not exists invited_at timestamptz,

@@ -10,10 +10,10 @@
 //   check runs again when the client sends a new access token, and a channel whose reader lost the
 //   right is shut down;
 // - messages come from realtime.messages (realtime.send, realtime.broadcast_changes) after COMMIT only.
-//   Hosted Realtime reads them from the WAL; here too: the bootstrap's trigger on realtime.messages
-//   writes each one as a transactional logical message, and this server reads them from a logical
-//   replication slot of its own (pgoutput, the publication naming no table), which hands them out at
-//   commit, in commit order, never for a rolled-back transaction;
+//   Hosted Realtime reads the table's inserts from the WAL, through its publication
+//   supabase_realtime_messages_publication decoded with pgoutput; here too (the bootstrap makes the
+//   publication, for inserts only): this server reads it from a logical replication slot of its own,
+//   which hands the inserted rows out at commit, in commit order, never for a rolled-back transaction;
 // - a channel's token is watched: when it expires the channel is shut down with a `system` error.
 // Not in the subset: postgres_changes and presence (a join asking for them is refused, so that a
 // screen never waits for events that would not come), the REST broadcast endpoint, message replay.
@@ -39,9 +39,8 @@ export interface RealtimeServer {
   close(): Promise<void>;
 }
 
-// The prefix of the bootstrap's logical messages, the name of its publication, and of this server's slot.
-const MESSAGE_PREFIX = 'realtime_local_messages';
-const PUBLICATION = 'realtime_local_messages';
+// Hosted Realtime's publication of realtime.messages (bootstrap.sql makes it), and this server's slot.
+const PUBLICATION = 'supabase_realtime_messages_publication';
 const SLOT = 'realtime_local_messages';
 // How often the slot is read: every 20 ms while broadcasts come, backing off to 160 ms when a read
 // finds none (each read costs the decoding backend a few ms of CPU: 3 % of a core at 20 ms, idle).
@@ -405,29 +404,71 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
   let reconnectTimer: NodeJS.Timeout | undefined;
   let pollTimer: NodeJS.Timeout | undefined;
 
-  /** The content of a pgoutput Message ('M': flags, lsn, prefix, length, content) with our prefix, else undefined. */
-  function messageContent(data: Buffer): string | undefined {
-    if (data[0] !== 0x4d) return undefined;
-    const prefixEnd = data.indexOf(0, 10);
-    if (prefixEnd < 0 || data.toString('utf8', 10, prefixEnd) !== MESSAGE_PREFIX) return undefined;
-    const length = data.readUInt32BE(prefixEnd + 1);
-    return data.toString('utf8', prefixEnd + 5, prefixEnd + 5 + length);
+  /** A column's value in pgoutput's TupleData: its text, null, or undefined for a TOAST value an update left unchanged. */
+  type Value = string | null | undefined;
+
+  /** The null-terminated string of pgoutput at `offset`, and the offset after it. */
+  function readName(data: Buffer, offset: number): [string, number] {
+    const end = data.indexOf(0, offset);
+    return [data.toString('utf8', offset, end), end + 1];
   }
 
-  function deliver(text: string, committedAt: number): void {
-    const message = JSON.parse(text) as { id: string; topic: string; event: string; private: boolean; payload: unknown };
-    fanOut(message.topic, message.private === true, {
+  /**
+   * A Relation ('R': oid, namespace, name, replica identity, then per column flags, name, type oid and
+   * modifier): its oid and column names, if it is realtime.messages.
+   */
+  function readRelation(data: Buffer): { oid: number; columns: string[] } | undefined {
+    const oid = data.readUInt32BE(1);
+    const [namespace, afterNamespace] = readName(data, 5);
+    const [name, afterName] = readName(data, afterNamespace);
+    if (namespace !== 'realtime' || name !== 'messages') return undefined;
+    const count = data.readInt16BE(afterName + 1);
+    const columns: string[] = [];
+    let offset = afterName + 3;
+    for (let n = 0; n < count; n++) {
+      const [column, afterColumn] = readName(data, offset + 1);
+      columns.push(column);
+      offset = afterColumn + 8;
+    }
+    return { oid, columns };
+  }
+
+  /** An Insert ('I': relation oid, 'N', TupleData) as the row it inserted, by column name. */
+  function readInsert(data: Buffer, columns: string[]): Map<string, Value> {
+    const row = new Map<string, Value>();
+    const count = data.readInt16BE(6);
+    let offset = 8;
+    for (let n = 0; n < count; n++) {
+      const kind = data[offset];
+      offset += 1;
+      let value: Value = kind === 0x6e ? null : undefined;
+      // 't': the value as text (the read does not ask for binary values).
+      if (kind === 0x74) {
+        const length = data.readInt32BE(offset);
+        value = data.toString('utf8', offset + 4, offset + 4 + length);
+        offset += 4 + length;
+      }
+      row.set(columns[n], value);
+    }
+    return row;
+  }
+
+  /** Hands an inserted broadcast to the channels of its topic; one that no channel hears is not even parsed. */
+  function deliver(row: Map<string, Value>, committedAt: number): void {
+    const topic = row.get('topic');
+    if (row.get('extension') !== 'broadcast' || !topic || !subscribers.has(topic)) return;
+    const payload = row.get('payload');
+    fanOut(topic, row.get('private') === 't', {
       type: 'broadcast',
-      event: message.event,
-      payload: message.payload,
-      meta: { id: message.id },
+      event: row.get('event') ?? null,
+      payload: payload == null ? null : JSON.parse(payload),
+      meta: { id: row.get('id') },
     }, undefined, committedAt);
   }
 
-  // pgoutput's Begin ('B': final lsn, commit time in µs since 2000-01-01, xid) precedes its messages.
+  // pgoutput's Begin ('B': final lsn, commit time in µs since 2000-01-01, xid) precedes its changes.
   const POSTGRES_EPOCH_MS = Date.UTC(2000, 0, 1);
-  const commitTimeOf = (data: Buffer): number | undefined =>
-    data[0] === 0x42 ? POSTGRES_EPOCH_MS + Number(data.readBigInt64BE(9)) / 1000 : undefined;
+  const commitTimeOf = (begin: Buffer): number => POSTGRES_EPOCH_MS + Number(begin.readBigInt64BE(9)) / 1000;
 
   async function listen(initial: boolean): Promise<void> {
     const client = new pg.Client({
@@ -453,6 +494,11 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
     client.on('error', lost);
     client.on('end', lost);
     listener = client;
+    // The columns of realtime.messages by relation oid. pgoutput describes a relation ('R') before its
+    // first change in a decoding session, and again after the table changed. Each SQL read of the slot
+    // is a session of its own, so an 'R' comes in every read that carries an insert; a reader that
+    // streamed would get it once. Either way the latest description is the one that counts.
+    const relations = new Map<number, string[]>();
     // One read at a time; the slot hands out whole transactions in commit order, and each is
     // delivered before the next read, which confirms it.
     let delay = POLL_MS;
@@ -465,20 +511,23 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
         await client.query('select pg_catalog.pg_log_standby_snapshot()');
         const { rows } = await client.query<{ data: Buffer }>(
           `select data from pg_catalog.pg_logical_slot_get_binary_changes($1, null, null,
-             'proto_version', '1', 'publication_names', $2, 'messages', 'true')`,
+             'proto_version', '1', 'publication_names', $2)`,
           [SLOT, PUBLICATION],
         );
         delay = rows.length > 0 ? POLL_MS : Math.min(delay * 2, IDLE_POLL_MS);
         let committedAt = Infinity;
         for (const { data } of rows) {
-          committedAt = commitTimeOf(data) ?? committedAt;
-          const text = messageContent(data);
-          if (text !== undefined) {
-            try {
-              deliver(text, committedAt);
-            } catch (error) {
-              console.error('realtime: delivery failed:', error);
+          try {
+            if (data[0] === 0x42) committedAt = commitTimeOf(data);
+            else if (data[0] === 0x52) {
+              const relation = readRelation(data);
+              if (relation) relations.set(relation.oid, relation.columns);
+            } else if (data[0] === 0x49) {
+              const columns = relations.get(data.readUInt32BE(1));
+              if (columns) deliver(readInsert(data, columns), committedAt);
             }
+          } catch (error) {
+            console.error('realtime: delivery failed:', error);
           }
         }
       } catch {

@@ -1,8 +1,8 @@
-// The local Realtime reads the broadcasts from a logical replication slot, and every read decodes the
-// WAL again from the slot's restart point. That point moves only past a record of the running
-// transactions, which PostgreSQL logs every 15 s on its own: under load each read re-decoded up to
-// 15 s of WAL, 43 % of a core at 1,000 deducts/s (issue 13). The reader logs one before each read, so
-// the restart point stays about one read behind what it has confirmed.
+// The local Realtime reads the broadcasts (the inserts of realtime.messages) from a logical replication
+// slot, and every read decodes the WAL again from the slot's restart point. That point moves only past a
+// record of the running transactions, which PostgreSQL logs every 15 s on its own: under load each read
+// re-decoded up to 15 s of WAL, 43 % of a core at 1,000 deducts/s (issue 13). The reader logs one before
+// each read, so the restart point stays about one read behind what it has confirmed.
 import { expect, test } from 'vitest';
 import { db } from '../support/index.ts';
 import { shopWithCustomer } from '../functions/http.ts';
@@ -19,8 +19,9 @@ test("the local Realtime's slot keeps its restart point near what it has read, s
   const pool = db();
   const start = await pool.query<{ lsn: string }>('select pg_catalog.pg_current_wal_lsn()::text as lsn');
 
-  // Forty movements, each broadcast: a few hundred kB of WAL for the reader to decode.
-  for (let n = 0; n < 40; n++) {
+  // Sixty movements, each broadcast: over 100 kB of WAL for the reader to decode (about 2.4 kB each
+  // since a broadcast is its insert alone, no second copy as a logical message).
+  for (let n = 0; n < 60; n++) {
     await pool.query('select public.charge_balance($1, $2, 1000, $3)', [owner.id, customer.id, `slot-${customer.id}-${n}`]);
   }
   const end = await pool.query<{ lsn: string; written: string }>(

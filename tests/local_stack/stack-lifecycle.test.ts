@@ -6,6 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { DEMO } from '../../stack/demo.ts';
 import { startStack, type RunningStack } from '../../stack/stack.ts';
+import { openScreen } from '../realtime/support.ts';
 import { clientOptions, createShopWithStaff } from '../support/index.ts';
 
 async function query<T extends pg.QueryResultRow>(dbUrl: string, sql: string): Promise<T[]> {
@@ -84,6 +85,59 @@ describe('the launcher on its own data folder', () => {
     expect(after).toEqual([{ count: '9' }]);
     const admin = createClient(stack.apiUrl, stack.keys.serviceRoleKey, clientOptions);
     expect((await admin.auth.admin.inviteUserByEmail(`after-restart-${Date.now()}@test.comings.kr`)).error).toBeNull();
+  });
+
+  test('a folder whose broadcasts a trigger copied into logical messages reads them from Realtime\'s publication after a restart', async () => {
+    // As a folder bootstrapped when a trigger wrote each broadcast again as a logical message, for a
+    // publication that named no table.
+    await query(
+      stack!.dbUrl,
+      `drop publication supabase_realtime_messages_publication;
+       create publication realtime_local_messages;
+       create function realtime.notify_local_server() returns trigger language plpgsql as $$
+       begin
+         perform pg_catalog.pg_logical_emit_message(true, 'realtime_local_messages', new.id::text);
+         return null;
+       end $$;
+       create trigger messages_notify_local_server after insert on realtime.messages
+         for each row when (new.extension = 'broadcast') execute function realtime.notify_local_server();`,
+    );
+    await stack!.stop();
+    stack = await startStack({ dataDir, ports: 'free' });
+
+    const [delivery] = await query<{ triggers: string[]; function_gone: boolean }>(
+      stack.dbUrl,
+      `select array(select tgname::text from pg_catalog.pg_trigger
+                     where tgrelid = 'realtime.messages'::regclass and not tgisinternal) as triggers,
+              to_regprocedure('realtime.notify_local_server()') is null as function_gone`,
+    );
+    expect(delivery).toEqual({ triggers: [], function_gone: true });
+    const publications = await query(
+      stack.dbUrl,
+      `select p.pubname, p.pubinsert, p.pubupdate, p.pubdelete, p.pubtruncate, t.schemaname, t.tablename
+         from pg_catalog.pg_publication p left join pg_catalog.pg_publication_tables t using (pubname)
+        order by p.pubname`,
+    );
+    expect(publications).toEqual([{
+      pubname: 'supabase_realtime_messages_publication',
+      pubinsert: true, pubupdate: false, pubdelete: false, pubtruncate: false,
+      schemaname: 'realtime', tablename: 'messages',
+    }]);
+
+    // The shop's live screen hears a broadcast committed after the upgrade.
+    const owner = createClient(stack.apiUrl, stack.keys.anonKey, clientOptions);
+    const login = DEMO.logins.find((l) => l.role === 'owner')!;
+    expect((await owner.auth.signInWithPassword({ email: login.email, password: login.password })).error).toBeNull();
+    const shop = (await owner.from('shops').select('id').single()).data!;
+    const screen = await openScreen(owner, shop.id);
+    try {
+      expect(screen.status).toBe('SUBSCRIBED');
+      await query(stack.dbUrl, `select realtime.send('{"note": "after the upgrade"}', 'movement', 'shop:${shop.id}', true)`);
+      const [heard] = await screen.waitFor(1);
+      expect(heard.payload).toEqual({ note: 'after the upgrade', id: heard.meta!.id });
+    } finally {
+      await screen.close();
+    }
   });
 
   test('a reset wipes what was added and rebuilds only the demo data', async () => {
