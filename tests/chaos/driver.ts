@@ -130,7 +130,7 @@ export interface ChaosReport {
 
 const BUSINESS_REFUSALS = new Set(['insufficient_balance', 'balance_ceiling_exceeded']);
 const OPENING_BALANCE = 100_000;
-const PIN = '4821';
+export const PIN = '4821';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const pick = <T>(items: T[]): T => items[Math.floor(Math.random() * items.length)];
