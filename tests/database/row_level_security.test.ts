@@ -88,10 +88,14 @@ describe('a shop member', () => {
     expect(outstanding).toEqual([{ shop_id: a.shop.shop.id, customer_count: 2, outstanding_balance: 18_000, outstanding_paid_balance: 18_000, outstanding_bonus_balance: 0 }]);
   });
 
-  it('a signed-in user of no shop reads nothing at all', async () => {
-    // A shop with rows in the tables, so that reading none of them proves something.
-    const [, outsider] = await Promise.all([shopWithLedger(), createUser()]);
-    for (const table of TABLES) expect(await rows(outsider.client, table, table === 'shops' ? 'id' : 'shop_id')).toEqual([]);
+  it('a signed-in user of no shop reads nothing at all, in tables where a shop has rows', async () => {
+    const [{ shop }, outsider] = await Promise.all([shopWithLedger(), createUser()]);
+    await rpcOk('create_promotion', { p_actor_user_id: shop.owner.id, p_shop_id: shop.shop.id, p_min_charge: 50_000, p_bonus_amount: 5_000 });
+    for (const table of TABLES) {
+      const column = table === 'shops' ? 'id' : 'shop_id';
+      expect(await rows(shop.owner.client, table, column), table).not.toEqual([]);
+      expect(await rows(outsider.client, table, column), table).toEqual([]);
+    }
   });
 });
 
