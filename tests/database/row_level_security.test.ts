@@ -4,22 +4,18 @@
  * through REST, and only service_role may execute the RPC functions.
  */
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { anonClient, createShopWithStaff, createUser, db, serviceClient, untyped, type ShopWithStaff, type TestUser } from '../support/index.ts';
+import { describe, expect, it } from 'vitest';
+import { addMember, anonClient, createShop, createShopWithStaff, createUser, db, serviceClient, untyped, type ShopWithStaff, type TestUser } from '../support/index.ts';
 import { createCustomer, idempotencyKey, rpcOk, type Customer, type MoneyResult } from './support.ts';
 
-interface World {
+interface ShopWithLedger {
   shop: ShopWithStaff;
   customers: Customer[];
   kioskId: string;
 }
 
-let a: World;
-let b: World;
-let outsider: TestUser;
-
 /** A shop with two customers (30,000 charged, 12,000 of it spent, one charge cancelled) and a kiosk. */
-async function makeWorld(): Promise<World> {
+async function shopWithLedger(): Promise<ShopWithLedger> {
   const shop = await createShopWithStaff();
   const first = await createCustomer(shop.owner.id, shop.shop.id, { pin: '1234', balance: 30_000 });
   const second = await createCustomer(shop.owner.id, shop.shop.id, { pin: '5678' });
@@ -30,9 +26,18 @@ async function makeWorld(): Promise<World> {
   return { shop, customers: [first, second], kioskId: kiosk.id };
 }
 
-beforeAll(async () => {
-  [a, b, outsider] = await Promise.all([makeWorld(), makeWorld(), createUser()]);
-});
+/** Two such shops: what one member reads is only proved scoped while the other shop's rows exist. */
+async function twoShops(): Promise<{ a: ShopWithLedger; b: ShopWithLedger }> {
+  const [a, b] = await Promise.all([shopWithLedger(), shopWithLedger()]);
+  return { a, b };
+}
+
+/** The owner of a new shop that has nothing else: a signed-in member and no more. */
+async function ownerOfEmptyShop(): Promise<TestUser> {
+  const [shop, owner] = await Promise.all([createShop(), createUser()]);
+  await addMember(shop.id, owner.id, 'owner');
+  return owner;
+}
 
 async function rows(client: SupabaseClient, table: string, column = 'shop_id'): Promise<string[]> {
   const { data, error } = await client.from(table).select(column);
@@ -44,6 +49,7 @@ const TABLES = ['shops', 'shop_members', 'customers', 'kiosks', 'transactions', 
 
 describe('a shop member', () => {
   it('reads exactly their own shop, its members, customers, kiosks and ledger', async () => {
+    const { a } = await twoShops();
     const client = a.shop.staff.client;
     expect(await rows(client, 'shops', 'id')).toEqual([a.shop.shop.id]);
     expect((await rows(client, 'shop_members', 'user_id')).sort()).toEqual([a.shop.owner.id, a.shop.manager.id, a.shop.staff.id].sort());
@@ -55,6 +61,7 @@ describe('a shop member', () => {
   });
 
   it('sees the other shop\'s rows as absent, even when naming them', async () => {
+    const { a, b } = await twoShops();
     const client = a.shop.owner.client;
     const { data, error } = await client.from('customers').select('id').eq('id', b.customers[0]!.id);
     expect(error).toBeNull();
@@ -64,6 +71,7 @@ describe('a shop member', () => {
   });
 
   it('reads their shop\'s daily summary and outstanding balance with exact figures, and only theirs', async () => {
+    const { a } = await twoShops();
     const client = a.shop.manager.client;
     const { data: summaries, error } = await client.from('shop_daily_summaries').select('*');
     expect(error).toBeNull();
@@ -80,8 +88,14 @@ describe('a shop member', () => {
     expect(outstanding).toEqual([{ shop_id: a.shop.shop.id, customer_count: 2, outstanding_balance: 18_000, outstanding_paid_balance: 18_000, outstanding_bonus_balance: 0 }]);
   });
 
-  it('a signed-in user of no shop reads nothing at all', async () => {
-    for (const table of TABLES) expect(await rows(outsider.client, table, table === 'shops' ? 'id' : 'shop_id')).toEqual([]);
+  it('a signed-in user of no shop reads nothing at all, in tables where a shop has rows', async () => {
+    const [{ shop }, outsider] = await Promise.all([shopWithLedger(), createUser()]);
+    await rpcOk('create_promotion', { p_actor_user_id: shop.owner.id, p_shop_id: shop.shop.id, p_min_charge: 50_000, p_bonus_amount: 5_000 });
+    for (const table of TABLES) {
+      const column = table === 'shops' ? 'id' : 'shop_id';
+      expect(await rows(shop.owner.client, table, column), table).not.toEqual([]);
+      expect(await rows(outsider.client, table, column), table).toEqual([]);
+    }
   });
 });
 
@@ -126,24 +140,26 @@ describe('secrets', () => {
 
 describe('writes through REST', () => {
   it('a member can neither insert customers nor change a balance nor touch the ledger', async () => {
-    const client = a.shop.owner.client;
-    const customer = a.customers[0]!;
-    const inserted = await client.from('customers').insert({ shop_id: a.shop.shop.id, name: '침입', phone: '010-0000-0000' });
+    const { shop, customers } = await shopWithLedger();
+    const client = shop.owner.client;
+    const customer = customers[0]!;
+    const inserted = await client.from('customers').insert({ shop_id: shop.shop.id, name: '침입', phone: '010-0000-0000' });
     expect(inserted.error?.code).toBe('42501');
     const updated = await client.from('customers').update({ current_balance: 9_999_999 }).eq('id', customer.id);
     expect(updated.error?.code).toBe('42501');
-    const ledgerInsert = await client.from('transactions').insert({ shop_id: a.shop.shop.id, customer_id: customer.id, type: 'charge', amount: 1, balance_after: 1, sequence: 1, idempotency_key: 'x', actor_user_id: a.shop.owner.id });
+    const ledgerInsert = await client.from('transactions').insert({ shop_id: shop.shop.id, customer_id: customer.id, type: 'charge', amount: 1, balance_after: 1, sequence: 1, idempotency_key: 'x', actor_user_id: shop.owner.id });
     expect(ledgerInsert.error?.code).toBe('42501');
     const deleted = await client.from('transactions').delete().eq('customer_id', customer.id);
     expect(deleted.error?.code).toBe('42501');
   });
 
   it('even service_role cannot write a balance or the ledger', async () => {
+    const { shop, customers } = await shopWithLedger();
     const client = serviceClient();
-    const customer = a.customers[0]!;
+    const customer = customers[0]!;
     const balance = await client.from('customers').update({ current_balance: 1 }).eq('id', customer.id);
     expect(balance.error?.code).toBe('42501');
-    const created = await client.from('customers').insert({ shop_id: a.shop.shop.id, name: '잔액 주입', phone: '010-0000-0001', current_balance: 500 });
+    const created = await client.from('customers').insert({ shop_id: shop.shop.id, name: '잔액 주입', phone: '010-0000-0001', current_balance: 500 });
     expect(created.error?.code).toBe('42501');
     const ledger = await client.from('transactions').update({ amount: 1 }).eq('customer_id', customer.id);
     expect(ledger.error?.code).toBe('42501');
@@ -156,14 +172,15 @@ describe('writes through REST', () => {
   // The ledger has no trigger (Citus distributes no table with one): its immutability is privileges.
   // The money functions are security definer, owned by the table's owner, and write only inserts.
   it('no role but the ledger\'s owner may insert, update, delete or truncate it, over SQL too', async () => {
+    const { shop, customers } = await shopWithLedger();
     const client = await db().connect();
     try {
       for (const role of ['service_role', 'authenticated', 'anon']) {
         for (const sql of [
           `insert into public.transactions (shop_id, customer_id, type, amount, balance_after, idempotency_key, actor_user_id, sequence)
-             values ('${a.shop.shop.id}', '${a.customers[0]!.id}', 'charge', 1, 1, 'forged', '${a.shop.owner.id}', 999)`,
-          `update public.transactions set amount = amount + 1 where shop_id = '${a.shop.shop.id}'`,
-          `delete from public.transactions where shop_id = '${a.shop.shop.id}'`,
+             values ('${shop.shop.id}', '${customers[0]!.id}', 'charge', 1, 1, 'forged', '${shop.owner.id}', 999)`,
+          `update public.transactions set amount = amount + 1 where shop_id = '${shop.shop.id}'`,
+          `delete from public.transactions where shop_id = '${shop.shop.id}'`,
           'truncate public.transactions',
         ]) {
           await client.query('begin');
@@ -215,7 +232,8 @@ describe('the RPC functions', () => {
   };
 
   it.each(Object.keys(FUNCTIONS))('%s is refused to anon and to a signed-in member (permission denied)', async (fn) => {
-    for (const client of [anonClient(), a.shop.owner.client]) {
+    const member = await ownerOfEmptyShop();
+    for (const client of [anonClient(), member.client]) {
       const { data, error } = await untyped(client).rpc(fn, FUNCTIONS[fn]);
       expect(data).toBeNull();
       expect(error?.code).toBe('42501');

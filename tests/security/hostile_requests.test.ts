@@ -1,8 +1,8 @@
 // What a hostile or broken client gets at the edges of the gateway, the auth subset and the functions
 // host: always the error JSON with its status, never a reset connection, a bare Node answer or a 500.
 import net from 'node:net';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { asStaff, callFunction, expectError, ledgerCount, newIdempotencyKey, shopWithCustomer, type ShopWithCustomer } from '../functions/http.ts';
+import { describe, expect, it } from 'vitest';
+import { asStaff, callFunction, expectError, ledgerCount, newIdempotencyKey, shopWithCustomer } from '../functions/http.ts';
 import { gatewayHeaders, send, stackEnv } from '../support/index.ts';
 
 /** Sends bytes as they are and reads the whole answer until the server closes the connection. */
@@ -26,13 +26,12 @@ function rawRequest(request: string): Promise<{ status: number; headers: string;
 const postStream = (path: string, headers: Record<string, string>, bytes: number) =>
   send({ method: 'POST', path, headers: { 'content-type': 'application/json', ...headers }, body: 'x'.repeat(bytes), chunked: true });
 
-let shop: ShopWithCustomer;
-beforeAll(async () => {
-  shop = await shopWithCustomer({ balance: 50_000 });
-});
+/** A shop whose customer holds 50,000원 from one charge: one ledger row, and no refused request may add another. */
+const shopWithOneCharge = () => shopWithCustomer({ balance: 50_000 });
 
 describe('bodies over the limit are read, discarded and answered 413, never reset', () => {
   it('a 1 MiB streamed body to a function answers payload_too_large in the error contract', async () => {
+    const shop = await shopWithOneCharge();
     const answer = await postStream(
       'functions/v1/transactions/charge',
       gatewayHeaders(shop.owner.accessToken, { 'idempotency-key': newIdempotencyKey() }),
@@ -70,6 +69,7 @@ describe('requests Node refuses before any handler still get the gateway\'s JSON
 
 describe('JSON and filters that mean two things, or nothing', () => {
   it('a body naming a key twice is refused as invalid_json and moves no money', async () => {
+    const shop = await shopWithOneCharge();
     const answer = await callFunction('transactions/charge', asStaff(shop.owner), {
       rawBody: `{"customer_id":"${shop.customer.id}","amount":1,"amount":30000}`,
       idempotencyKey: newIdempotencyKey(),
@@ -86,6 +86,8 @@ describe('JSON and filters that mean two things, or nothing', () => {
   });
 
   it('a REST filter that is not UTF-8 answers 400, not 500', async () => {
+    // The owner reads one customer, 김하늘, so the empty answers below show each filter was applied.
+    const shop = await shopWithCustomer();
     const { API_URL, ANON_KEY } = stackEnv();
     const response = await fetch(`${API_URL}/rest/v1/customers?name=eq.%ff%fe`, {
       headers: { apikey: ANON_KEY, authorization: `Bearer ${shop.owner.accessToken}` },
@@ -114,6 +116,8 @@ describe('small leaks', () => {
   });
 
   it('planned and estimated counts are not given to a signed-in user; exact counts stay scoped by RLS', async () => {
+    // The other shop's charge is a row the exact count must leave out.
+    const [shop] = await Promise.all([shopWithOneCharge(), shopWithOneCharge()]);
     const { API_URL, ANON_KEY, SERVICE_ROLE_KEY } = stackEnv();
     const ledger = (token: string, prefer: string) =>
       fetch(`${API_URL}/rest/v1/transactions?select=id&limit=1`, {
