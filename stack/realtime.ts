@@ -12,8 +12,9 @@
 // - messages come from realtime.messages (realtime.send, realtime.broadcast_changes) after COMMIT only.
 //   Hosted Realtime reads the table's inserts from the WAL, through its publication
 //   supabase_realtime_messages_publication decoded with pgoutput; here too (the bootstrap makes the
-//   publication, for inserts only): this server reads it from a logical replication slot of its own,
-//   which hands the inserted rows out at commit, in commit order, never for a rolled-back transaction;
+//   publication, for inserts only): this server streams it, as hosted Realtime does, from a logical
+//   replication slot of its own over a replication connection (START_REPLICATION), which hands the
+//   inserted rows out at commit, in commit order, never for a rolled-back transaction;
 // - a channel's token is watched: when it expires the channel is shut down with a `system` error.
 // Not in the subset: postgres_changes and presence (a join asking for them is refused, so that a
 // screen never waits for events that would not come), the REST broadcast endpoint, message replay.
@@ -42,10 +43,13 @@ export interface RealtimeServer {
 // Hosted Realtime's publication of realtime.messages (bootstrap.sql makes it), and this server's slot.
 const PUBLICATION = 'supabase_realtime_messages_publication';
 const SLOT = 'realtime_local_messages';
-// How often the slot is read: every 20 ms while broadcasts come, backing off to 160 ms when a read
-// finds none (each read costs the decoding backend a few ms of CPU: 3 % of a core at 20 ms, idle).
-const POLL_MS = 20;
-const IDLE_POLL_MS = 160;
+// How soon the reader confirms what it delivered, and how often it reports at the least (PostgreSQL
+// ends a walsender whose reader is silent for wal_sender_timeout, 60 s).
+const STATUS_MS = 100;
+const HEARTBEAT_MS = 10_000;
+// How long dropping the slot waits for a walsender that was ended to let go of it: 40 × 50 ms.
+const DROP_ATTEMPTS = 40;
+const DROP_RETRY_MS = 50;
 // API roles a token may name; any other role (say `postgres`) would escape RLS, so it reads nothing.
 const API_ROLES = new Set(['anon', 'authenticated', 'service_role']);
 const MAX_TIMER_MS = 60 * 60 * 1000;
@@ -324,7 +328,8 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
   function fanOut(subTopic: string, isPrivate: boolean, payload: unknown, except?: Channel, committedAt = Infinity): void {
     for (const channel of subscribers.get(subTopic) ?? []) {
       if (channel === except || channel.private !== isPrivate || !channel.canRead) continue;
-      // The slot is read a little after COMMIT: a channel that joined since then was not listening yet.
+      // A transaction streams from the slot a little after its COMMIT: a channel that joined since then
+      // was not listening yet.
       if (channel.joinedAt > committedAt) continue;
       push(channel, 'broadcast', payload);
     }
@@ -402,7 +407,6 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
 
   let listener: pg.Client | undefined;
   let reconnectTimer: NodeJS.Timeout | undefined;
-  let pollTimer: NodeJS.Timeout | undefined;
 
   /** A column's value in pgoutput's TupleData: its text, null, or undefined for a TOAST value an update left unchanged. */
   type Value = string | null | undefined;
@@ -470,21 +474,54 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
   const POSTGRES_EPOCH_MS = Date.UTC(2000, 0, 1);
   const commitTimeOf = (begin: Buffer): number => POSTGRES_EPOCH_MS + Number(begin.readBigInt64BE(9)) / 1000;
 
+  /** Drops the slot; a walsender still holding it (its reader has just gone) is ended first. */
+  async function dropSlot(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await pool.query(
+          `select pg_catalog.pg_terminate_backend(active_pid) from pg_catalog.pg_replication_slots
+            where slot_name = $1 and active_pid is not null`,
+          [SLOT],
+        );
+        await pool.query(
+          'select pg_catalog.pg_drop_replication_slot(slot_name) from pg_catalog.pg_replication_slots where slot_name = $1',
+          [SLOT],
+        );
+        return;
+      } catch (error) {
+        // object_in_use: the ended walsender has not exited yet.
+        if ((error as { code?: string }).code !== '55006' || attempt === DROP_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, DROP_RETRY_MS));
+      }
+    }
+  }
+
   async function listen(initial: boolean): Promise<void> {
-    const client = new pg.Client({
+    // A walsender streams the slot, as hosted Realtime reads it: it decodes each WAL record once, as it
+    // is written, and sends a transaction at its commit. (A reader that polled the slot with SQL
+    // started a decoding session per read, each decoding again from the slot's restart point.) The
+    // restart point now only says where a new session would start, after a reconnect; it no longer
+    // costs CPU, and it follows what this reader confirms.
+    const config: pg.ClientConfig & { replication: 'database' } = {
       connectionString: options.dbUrl,
+      replication: 'database',
       application_name: 'realtime (local)',
-      // Every read of the slot makes PostgreSQL log two LOG lines ("starting logical decoding",
-      // "found consistent point", 0.8 kB with their statement): 50 a second under load, formatted by
-      // the backend and relayed to postgres.log by the supervisor. In the server log LOG ranks above
+      // Creating the slot and starting to stream it make PostgreSQL log LOG lines with the slot's
+      // positions, of no use to a developer, at every reconnect. In the server log LOG ranks above
       // ERROR, so only `fatal` silences them; this session's errors reach this reader, which reconnects.
       options: '-c log_min_messages=fatal',
-    });
+    };
+    const client = new pg.Client(config);
+    // node-pg hands the CopyData of START_REPLICATION to the connection, and sends ours through it.
+    const connection = client.connection as pg.Connection & { sendCopyFromChunk(chunk: Buffer): void };
     let gone = false;
+    let statusTimer: NodeJS.Timeout | undefined;
+    let heartbeat: NodeJS.Timeout | undefined;
     const lost = () => {
       if (gone) return;
       gone = true;
-      clearTimeout(pollTimer);
+      clearTimeout(statusTimer);
+      clearInterval(heartbeat);
       if (listener === client) listener = undefined;
       client.end().catch(() => undefined);
       // PostgreSQL restarted (a crash drill): read again once it is back, from a new slot. What was
@@ -494,63 +531,86 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
     client.on('error', lost);
     client.on('end', lost);
     listener = client;
-    // The columns of realtime.messages by relation oid. pgoutput describes a relation ('R') before its
-    // first change in a decoding session, and again after the table changed. Each SQL read of the slot
-    // is a session of its own, so an 'R' comes in every read that carries an insert; a reader that
-    // streamed would get it once. Either way the latest description is the one that counts.
-    const relations = new Map<number, string[]>();
-    // One read at a time; the slot hands out whole transactions in commit order, and each is
-    // delivered before the next read, which confirms it.
-    let delay = POLL_MS;
-    const poll = async () => {
-      try {
-        // Each read decodes the WAL again from the slot's restart point, which moves only past a
-        // record of the running transactions: PostgreSQL logs one every 15 s, so under load every
-        // read re-decoded up to 15 s of WAL (43 % of a core at 1,000 deducts/s). Logging one before
-        // each read keeps the restart point one read behind (11 %).
-        await client.query('select pg_catalog.pg_log_standby_snapshot()');
-        const { rows } = await client.query<{ data: Buffer }>(
-          `select data from pg_catalog.pg_logical_slot_get_binary_changes($1, null, null,
-             'proto_version', '1', 'publication_names', $2)`,
-          [SLOT, PUBLICATION],
-        );
-        delay = rows.length > 0 ? POLL_MS : Math.min(delay * 2, IDLE_POLL_MS);
-        let committedAt = Infinity;
-        for (const { data } of rows) {
-          try {
-            if (data[0] === 0x42) committedAt = commitTimeOf(data);
-            else if (data[0] === 0x52) {
-              const relation = readRelation(data);
-              if (relation) relations.set(relation.oid, relation.columns);
-            } else if (data[0] === 0x49) {
-              const columns = relations.get(data.readUInt32BE(1));
-              if (columns) deliver(readInsert(data, columns), committedAt);
-            }
-          } catch (error) {
-            console.error('realtime: delivery failed:', error);
-          }
-        }
-      } catch {
-        lost();
-        return;
-      }
-      if (!gone && !closing) pollTimer = setTimeout(() => void poll(), delay);
+
+    // Where the slot may resume: the end of the last transaction delivered, or, between transactions,
+    // the position a keepalive says the walsender has decoded up to (it sent every committed
+    // transaction before that, and one still open commits after it, so none is skipped). The walsender
+    // keeps no WAL before it for this reader.
+    let confirmed = 0n;
+    let reported = -1n;
+    const reportStatus = () => {
+      clearTimeout(statusTimer);
+      statusTimer = undefined;
+      if (gone) return;
+      // Standby status update ('r'): written, flushed and applied positions, the clock in µs since
+      // 2000-01-01, and no reply requested.
+      const status = Buffer.alloc(34);
+      status[0] = 0x72;
+      status.writeBigUInt64BE(confirmed, 1);
+      status.writeBigUInt64BE(confirmed, 9);
+      status.writeBigUInt64BE(confirmed, 17);
+      status.writeBigInt64BE(BigInt(Date.now() - POSTGRES_EPOCH_MS) * 1000n, 25);
+      connection.sendCopyFromChunk(status);
+      reported = confirmed;
     };
+    const confirm = (lsn: bigint) => {
+      if (lsn > confirmed) confirmed = lsn;
+      // Under load the walsender pings after every transaction it sends: one answer per STATUS_MS is enough.
+      if (confirmed !== reported && !statusTimer) statusTimer = setTimeout(reportStatus, STATUS_MS);
+    };
+
+    // The columns of realtime.messages by relation oid. pgoutput describes a relation ('R') before its
+    // first change in a session, and again after the table changed: the latest description counts.
+    const relations = new Map<number, string[]>();
+    let committedAt = Infinity;
+    let inTransaction = false;
+    /** One pgoutput message. pgoutput sends a transaction only at its commit, whole, in commit order. */
+    const receive = (data: Buffer) => {
+      if (data[0] === 0x42) {
+        inTransaction = true;
+        committedAt = commitTimeOf(data);
+      } else if (data[0] === 0x52) {
+        const relation = readRelation(data);
+        if (relation) relations.set(relation.oid, relation.columns);
+      } else if (data[0] === 0x49) {
+        const columns = relations.get(data.readUInt32BE(1));
+        if (columns) deliver(readInsert(data, columns), committedAt);
+      } else if (data[0] === 0x43) {
+        // Commit ('C': flags, commit lsn, end lsn, commit time): delivered, so confirmed.
+        inTransaction = false;
+        confirm(data.readBigUInt64BE(10));
+      }
+    };
+    connection.on('copyData', ({ chunk }: { chunk: Buffer }) => {
+      try {
+        // XLogData ('w': start, end of WAL and clock, 8 bytes each), then a pgoutput message.
+        if (chunk[0] === 0x77) receive(chunk.subarray(25));
+        // Primary keepalive ('k': end of WAL, clock, and whether it asks for an answer now).
+        else if (chunk[0] === 0x6b) {
+          if (!inTransaction) confirm(chunk.readBigUInt64BE(1));
+          if (chunk[17] === 1) reportStatus();
+        }
+      } catch (error) {
+        console.error('realtime: delivery failed:', error);
+      }
+    });
     try {
-      await client.connect();
       // A new slot starts at the present, as a LISTEN would: messages committed while no server read
       // them are not replayed, and a slot a killed server left holds no WAL back for long.
-      await client.query(
-        `select pg_catalog.pg_drop_replication_slot(slot_name) from pg_catalog.pg_replication_slots where slot_name = $1`,
-        [SLOT],
-      );
-      await client.query(`select pg_catalog.pg_create_logical_replication_slot($1, 'pgoutput')`, [SLOT]);
+      await dropSlot();
+      await client.connect();
+      await client.query(`CREATE_REPLICATION_SLOT ${SLOT} LOGICAL pgoutput (SNAPSHOT 'nothing')`);
     } catch (error) {
       if (initial) throw error;
       lost();
       return;
     }
-    void poll();
+    // Pending while the slot streams; it ends with the connection.
+    client
+      .query(`START_REPLICATION SLOT ${SLOT} LOGICAL 0/0 (proto_version '1', publication_names '${PUBLICATION}')`)
+      .then(lost, lost);
+    // wal_sender_timeout (60 s) ends a reader that stays silent: it reports at least every 10 s.
+    heartbeat = setInterval(reportStatus, HEARTBEAT_MS);
   }
   await listen(true);
 
@@ -581,7 +641,6 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
     async close() {
       closing = true;
       clearTimeout(reconnectTimer);
-      clearTimeout(pollTimer);
       clearInterval(pruneTimer);
       clearInterval(idleTimer);
       // Each socket's 'close' forgets its channels; wss.close() below waits for every one of them.
@@ -589,8 +648,8 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
       const client = listener;
       listener = undefined;
       // A slot nobody reads would hold the WAL back: it goes with its reader.
-      await client?.query('select pg_catalog.pg_drop_replication_slot($1)', [SLOT]).catch(() => undefined);
       await client?.end().catch(() => undefined);
+      await dropSlot().catch(() => undefined);
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
