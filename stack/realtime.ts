@@ -500,8 +500,8 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
     // A walsender streams the slot, as hosted Realtime reads it: it decodes each WAL record once, as it
     // is written, and sends a transaction at its commit. (A reader that polled the slot with SQL
     // started a decoding session per read, each decoding again from the slot's restart point.) The
-    // restart point now only says where a new session would start, after a reconnect; it no longer
-    // costs CPU, and it follows what this reader confirms.
+    // slot is temporary: it lives as long as this session, and a reconnect starts a new one at the
+    // present, so nothing ever resumes from it.
     const config: pg.ClientConfig & { replication: 'database' } = {
       connectionString: options.dbUrl,
       replication: 'database',
@@ -515,6 +515,8 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
     // node-pg hands the CopyData of START_REPLICATION to the connection, and sends ours through it.
     const connection = client.connection as pg.Connection & { sendCopyFromChunk(chunk: Buffer): void };
     let gone = false;
+    // The first start's failure is the caller's to report (the stack does not start); a later one retries.
+    let retry = !initial;
     let statusTimer: NodeJS.Timeout | undefined;
     let heartbeat: NodeJS.Timeout | undefined;
     const lost = () => {
@@ -526,16 +528,17 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
       client.end().catch(() => undefined);
       // PostgreSQL restarted (a crash drill): read again once it is back, from a new slot. What was
       // committed in between is not replayed (hosted Realtime keeps its slot; this subset has no replay).
-      if (!closing) reconnectTimer = setTimeout(() => void listen(false), 500);
+      if (retry && !closing) reconnectTimer = setTimeout(() => void listen(false), 500);
     };
     client.on('error', lost);
     client.on('end', lost);
     listener = client;
 
-    // Where the slot may resume: the end of the last transaction delivered, or, between transactions,
+    // What this reader confirms: the end of the last transaction delivered, or, between transactions,
     // the position a keepalive says the walsender has decoded up to (it sent every committed
-    // transaction before that, and one still open commits after it, so none is skipped). The walsender
-    // keeps no WAL before it for this reader.
+    // transaction before that, and one still open commits after it). Confirming lets PostgreSQL
+    // recycle the WAL before it, and lets a shutdown finish: the walsender waits until its reader has
+    // confirmed all it sent.
     let confirmed = 0n;
     let reported = -1n;
     const reportStatus = () => {
@@ -596,15 +599,22 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
     });
     try {
       // A new slot starts at the present, as a LISTEN would: messages committed while no server read
-      // them are not replayed, and a slot a killed server left holds no WAL back for long.
+      // them are not replayed. A slot of the same name still held by a walsender that has not exited
+      // (or a permanent one an earlier version left) goes first.
       await dropSlot();
       await client.connect();
-      await client.query(`CREATE_REPLICATION_SLOT ${SLOT} LOGICAL pgoutput (SNAPSHOT 'nothing')`);
+      await client.query(`CREATE_REPLICATION_SLOT ${SLOT} TEMPORARY LOGICAL pgoutput (SNAPSHOT 'nothing')`);
     } catch (error) {
+      lost();
       if (initial) throw error;
+      return;
+    }
+    // Stopped (close()) while this session was starting: it must not stream after the stop.
+    if (closing || gone) {
       lost();
       return;
     }
+    retry = true;
     // Pending while the slot streams; it ends with the connection.
     client
       .query(`START_REPLICATION SLOT ${SLOT} LOGICAL 0/0 (proto_version '1', publication_names '${PUBLICATION}')`)
@@ -647,9 +657,8 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
       for (const connection of connections) connection.ws.terminate();
       const client = listener;
       listener = undefined;
-      // A slot nobody reads would hold the WAL back: it goes with its reader.
+      // The slot is temporary: it goes with its reader's session.
       await client?.end().catch(() => undefined);
-      await dropSlot().catch(() => undefined);
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
