@@ -9,10 +9,11 @@
 //
 // The bench creates it for the phase in a scratch schema of its own (never public, never a
 // migration), fills it with the dataset's customers at the balance the fixture tops up to, and
-// drops it afterwards, so nothing is left behind: on Ctrl-C too (bench.ts), and a schema left by a
-// run that was killed outright (tsx's CLI SIGKILLs its child when the child is slow to acknowledge
-// a signal, as on a loaded machine) is dropped by the next run, once its session is gone. It is called as deduct_balance is, over pg as
-// service_role, by the same closed loop with the same number of connections.
+// drops it afterwards with the messages phase 0b broadcast, so nothing is left behind: on Ctrl-C too
+// (bench.ts), and a schema left by a run that was killed outright (tsx's CLI SIGKILLs its child when
+// the child is slow to acknowledge a signal, as on a loaded machine) is dropped by the next run, once
+// its session is gone. It is called as deduct_balance is, over pg as service_role, by the same closed
+// loop with the same number of connections.
 
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -23,9 +24,12 @@ import { BARE_BROADCAST_REQUEST, BARE_REQUEST, judgeSqlFailure } from './scenari
 export interface BareDeduct {
   /** The scratch schema's name: `comings_bench_scratch_<random>`. */
   schema: string;
-  /** One bare deduct of `amount` from a random customer of the dataset, over the pool's connections; broadcast, for phase 0b. */
-  iteration(db: pg.Pool, amount: number, broadcast?: boolean): Iteration;
-  /** Ledger rows written, and accounts whose balance is not the start minus their ledger rows. */
+  /** One bare deduct of `amount` from a random customer of the dataset, over the pool's connections. */
+  iteration(db: pg.Pool, amount: number): Iteration;
+  /**
+   * Ledger rows written, and accounts whose balance is not the start minus their ledger rows; for
+   * phase 0b also the ledger rows without their broadcast (realtime.send only warns when it fails).
+   */
   books(): Promise<{ ledger_rows_added: number; balance_mismatches: number }>;
   /** Drops the schema with everything in it. Safe to call more than once. */
   drop(): Promise<void>;
@@ -76,7 +80,7 @@ export function bareDeductSql(schema: string): string[] {
              )
            ),
            'movement',
-           ${pg.escapeLiteral(`${schema}:movements`)},
+           ${pg.escapeLiteral(broadcastTopic(schema))},
            true
          );
        end if;
@@ -91,6 +95,14 @@ export function bareDeductSql(schema: string): string[] {
 }
 
 export const SCRATCH_PREFIX = 'comings_bench_scratch_';
+
+/** The one topic phase 0b broadcasts on, named after its scratch schema. */
+export const broadcastTopic = (schema: string) => `${schema}:movements`;
+
+/** Deletes what a scratch schema broadcast, as the owner (hosted, Realtime's daily partitions go anyway). */
+async function dropBroadcasts(owner: pg.Client, schema: string): Promise<void> {
+  await owner.query('delete from realtime.messages where topic = $1', [broadcastTopic(schema)]).catch(() => undefined);
+}
 
 /** The scratch schemas alive now, so that an interrupted run (Ctrl-C) still drops its own. */
 const live = new Set<BareDeduct>();
@@ -114,11 +126,17 @@ async function dropAbandoned(owner: pg.Client): Promise<void> {
         )`,
     [SCRATCH_PREFIX],
   );
-  for (const { name } of rows) await owner.query(`drop schema if exists ${pg.escapeIdentifier(name)} cascade`);
+  for (const { name } of rows) {
+    await dropBroadcasts(owner, name);
+    await owner.query(`drop schema if exists ${pg.escapeIdentifier(name)} cascade`);
+  }
 }
 
-/** Creates the scratch schema as the database URL's own user (who may create schemas; service_role may not). */
-export async function createBareDeduct(fx: Fixture): Promise<BareDeduct> {
+/**
+ * Creates the scratch schema as the database URL's own user (who may create schemas; service_role may
+ * not); `broadcast` makes it phase 0b's.
+ */
+export async function createBareDeduct(fx: Fixture, broadcast = false): Promise<BareDeduct> {
   const schema = `${SCRATCH_PREFIX}${randomBytes(6).toString('hex')}`;
   const s = pg.escapeIdentifier(schema);
   const owner = new pg.Client({ connectionString: fx.target.dbUrl, application_name: 'comings-bench-scratch' });
@@ -132,6 +150,7 @@ export async function createBareDeduct(fx: Fixture): Promise<BareDeduct> {
     dropped = true;
     if (bare) live.delete(bare);
     try {
+      await dropBroadcasts(owner, schema);
       await owner.query(`drop schema if exists ${s} cascade`);
     } finally {
       await owner.end();
@@ -154,7 +173,7 @@ export async function createBareDeduct(fx: Fixture): Promise<BareDeduct> {
   const customers = fx.customers;
   bare = {
     schema,
-    iteration(db, amount, broadcast = false) {
+    iteration(db, amount) {
       const text = `select ${s}.deduct($1, $2, gen_random_uuid(), ${broadcast}) as balance`;
       const name = broadcast ? BARE_BROADCAST_REQUEST : BARE_REQUEST;
       return async () => {
@@ -171,13 +190,16 @@ export async function createBareDeduct(fx: Fixture): Promise<BareDeduct> {
       };
     },
     async books() {
-      const { rows } = await owner.query<{ rows: string; mismatches: string }>(
+      const { rows } = await owner.query<{ rows: string; mismatches: string; broadcasts: string }>(
         `select (select count(*) from ${s}.ledger) as rows,
                 (select count(*) from ${s}.accounts a
-                  where a.balance <> $1 - coalesce((select sum(l.amount) from ${s}.ledger l where l.account_id = a.id), 0)) as mismatches`,
-        [fx.topUpTo],
+                  where a.balance <> $1 - coalesce((select sum(l.amount) from ${s}.ledger l where l.account_id = a.id), 0)) as mismatches,
+                (select count(*) from realtime.messages m where m.topic = $2) as broadcasts`,
+        [fx.topUpTo, broadcastTopic(schema)],
       );
-      return { ledger_rows_added: Number(rows[0]!.rows), balance_mismatches: Number(rows[0]!.mismatches) };
+      const ledgerRows = Number(rows[0]!.rows);
+      const unbroadcast = broadcast ? Math.abs(ledgerRows - Number(rows[0]!.broadcasts)) : 0;
+      return { ledger_rows_added: ledgerRows, balance_mismatches: Number(rows[0]!.mismatches) + unbroadcast };
     },
     drop,
   };

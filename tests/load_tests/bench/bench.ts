@@ -88,9 +88,9 @@ function barePhase(id: string, title: string, path: string, broadcast: boolean):
     title,
     path,
     async run(fx, o) {
-      const bare = await createBareDeduct(fx);
+      const bare = await createBareDeduct(fx, broadcast);
       try {
-        const run = await overSql(fx, o, (db) => bare.iteration(db, scenario.FLOOR_AMOUNT, broadcast));
+        const run = await overSql(fx, o, (db) => bare.iteration(db, scenario.FLOOR_AMOUNT));
         return { ...run, books: await bare.books() };
       } finally {
         await bare.drop();

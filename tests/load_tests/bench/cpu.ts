@@ -14,9 +14,10 @@
 // backends of the connections it closed to be gone before its last reading (settle), so that their
 // CPU, exit included, is the phase's and not the next one's.
 
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { allPids, listeningPid } from '../../support/tcp.ts';
 
 export const COMPONENTS = ['gateway', 'functions', 'postgrest', 'postgres', 'driver'] as const;
 export type Component = (typeof COMPONENTS)[number];
@@ -60,10 +61,6 @@ function procStat(pid: number): ProcStat | undefined {
   }
 }
 
-function allPids(): number[] {
-  return readdirSync('/proc').filter((name) => /^\d+$/.test(name)).map(Number);
-}
-
 /** Where the meter reads processes: /proc, or a table a test writes. */
 export interface ProcessTable {
   pids(): number[];
@@ -71,46 +68,6 @@ export interface ProcessTable {
 }
 
 export const LINUX_PROCESSES: ProcessTable = { pids: allPids, stat: procStat };
-
-function listeningInodes(port: number): Set<string> {
-  const inodes = new Set<string>();
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
-    try {
-      text = readFileSync(table, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      // local_address is ADDR:PORT in hex; state 0A is LISTEN.
-      if (cols.length > 9 && cols[3] === '0A' && parseInt(cols[1]!.split(':')[1]!, 16) === port) inodes.add(cols[9]!);
-    }
-  }
-  return inodes;
-}
-
-function listeningPid(port: number): number | undefined {
-  const inodes = listeningInodes(port);
-  if (inodes.size === 0) return undefined;
-  for (const pid of allPids()) {
-    let fds: string[];
-    try {
-      fds = readdirSync(`/proc/${pid}/fd`);
-    } catch {
-      continue;
-    }
-    for (const fd of fds) {
-      try {
-        const link = readlinkSync(`/proc/${pid}/fd/${fd}`);
-        if (link.startsWith('socket:[') && inodes.has(link.slice(8, -1))) return pid;
-      } catch {
-        // The descriptor closed while we looked.
-      }
-    }
-  }
-  return undefined;
-}
 
 function childrenOf(table: ProcessTable, parent: number): { pid: number; stat: ProcStat }[] {
   return table.pids().flatMap((pid) => {
