@@ -117,7 +117,7 @@ describe('transactions', () => {
   });
 
   // A reversal's customer is its original's by construction (the cancel takes it from the original,
-  // and no role but the owner writes the ledger: tests/database/prepaid_money.test.ts); the key keeps
+  // and no role but the owner writes the ledger: tests/database/row_level_security.test.ts); the key keeps
   // the original in the reversal's shop.
   it('a reversal\'s original is of the reversal\'s own shop', async () => {
     const [{ charge, ledgerRow }, other] = await Promise.all([chargedCustomer(), createShopWithStaff()]);

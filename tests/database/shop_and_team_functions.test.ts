@@ -4,8 +4,8 @@
  * functions call them. Who may call which is proved once, in tests/functions/roles.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { addMember, createShopWithStaff, createUser, db } from '../support/index.ts';
-import { rpcOk, rpcRefused } from './support.ts';
+import { addMember, createShopWithStaff, createUser, db, ledgerCount } from '../support/index.ts';
+import { createCustomer, idempotencyKey, rpc, rpcOk, rpcRefused } from './support.ts';
 
 interface Shop {
   id: string;
@@ -47,6 +47,26 @@ describe('create_shop and update_shop', () => {
     await rpcRefused('create_shop', { p_actor_user_id: user.id, p_name: '   ' }, 'invalid_name', 400);
   });
 
+  it('refuses a user deleted while it opens the shop, and leaves no membership of theirs', async () => {
+    const user = await createUser();
+    const deleting = await db().connect();
+    let answer: Awaited<ReturnType<typeof rpc>>;
+    try {
+      await deleting.query('begin');
+      await deleting.query('delete from auth.users where id = $1', [user.id]);
+      // create_shop has found the user signed in (the delete is not committed) and waits on its lock.
+      const opening = rpc('create_shop', { p_actor_user_id: user.id, p_name: '가게' });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await deleting.query('commit');
+      answer = await opening;
+    } finally {
+      deleting.release();
+    }
+    expect({ code: answer.error?.code, status: answer.status }).toEqual({ code: 'not_authenticated', status: 401 });
+    const { rows } = await db().query<{ n: number }>('select count(*)::int as n from public.shop_members where user_id = $1', [user.id]);
+    expect(rows[0]!.n).toBe(0);
+  });
+
   it('update_shop changes only the settings given and keeps the others', async () => {
     const { owner, shop } = await createShopWithStaff();
     const updated = await rpcOk<{ shop: Shop }>('update_shop', {
@@ -82,6 +102,20 @@ describe('create_shop and update_shop', () => {
 });
 
 describe('the team: add, change a role, remove, list', () => {
+  it('a deleted user leaves their shops, and the ledger rows they wrote stay as they were', async () => {
+    const team = await createShopWithStaff();
+    const customer = await createCustomer(team.owner.id, team.shop.id, { balance: 10_000 });
+    await rpcOk('deduct_balance', { p_actor_user_id: team.staff.id, p_customer_id: customer.id, p_amount: 3_000, p_idempotency_key: idempotencyKey() });
+    await db().query('delete from auth.users where id = $1', [team.staff.id]);
+    expect(await roleOf(team.shop.id, team.staff.id)).toBeUndefined();
+    expect(await ledgerCount(customer.id)).toBe(2);
+    const { rows } = await db().query('select type, amount::int as amount, actor_user_id from public.transactions where customer_id = $1 order by sequence', [customer.id]);
+    expect(rows).toEqual([
+      { type: 'charge', amount: 10_000, actor_user_id: team.owner.id },
+      { type: 'deduct', amount: 3_000, actor_user_id: team.staff.id },
+    ]);
+  });
+
   it('adds an existing user by email, whatever its case, and lists the team with emails and joining times', async () => {
     const team = await createShopWithStaff();
     const newcomer = await createUser();
