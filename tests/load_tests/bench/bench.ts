@@ -99,9 +99,6 @@ function barePhase(id: string, title: string, path: string, broadcast: boolean):
   };
 }
 
-/** The SQL phases are judged against these, measured in the same run. */
-const BARE_PHASES = ['sql-bare-deduct', 'sql-bare-broadcast'];
-
 const PHASES: Phase[] = [
   barePhase(
     'sql-bare-deduct',
@@ -158,9 +155,10 @@ function readOptions(argv: string[]): Options {
     out: 'reports/load/bench.json',
   });
   const phases = line.text('phases').split(',').map((p) => p.trim()).filter(Boolean);
-  if (phases.some((id) => id === 'sql-deduct' || id === 'sql-kiosk-pay')) {
-    for (const id of BARE_PHASES) if (!phases.includes(id)) phases.unshift(id);
-  }
+  // The SQL phases are judged against the bare deduct measured in the same run; the deduct also against 0b.
+  const wants = (id: string) => phases.includes(id);
+  if ((wants('sql-deduct') || wants('sql-kiosk-pay')) && !wants('sql-bare-deduct')) phases.unshift('sql-bare-deduct');
+  if (wants('sql-deduct') && !wants('sql-bare-broadcast')) phases.unshift('sql-bare-broadcast');
   const unknown = phases.filter((id) => !PHASES.some((p) => p.id === id));
   if (unknown.length > 0) throw new Error(`unknown phase(s) ${unknown.join(', ')}; the phases are ${PHASES.map((p) => p.id).join(', ')}`);
   return {

@@ -17,7 +17,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { allPids, listeningPid } from '../../support/tcp.ts';
+import { allPids, listeningPid, tcpSockets } from '../../support/tcp.ts';
 
 export const COMPONENTS = ['gateway', 'functions', 'postgrest', 'postgres', 'driver'] as const;
 export type Component = (typeof COMPONENTS)[number];
@@ -96,8 +96,9 @@ export class CpuMeter {
   /** A meter for the stack at these URLs, or undefined when its processes are not on this machine. */
   static locate(apiUrl: string, dbUrl: string): CpuMeter | undefined {
     if (process.platform !== 'linux' || !isLocal(apiUrl) || !isLocal(dbUrl)) return undefined;
-    const gateway = listeningPid(Number(new URL(apiUrl).port || 80));
-    const postmaster = listeningPid(Number(new URL(dbUrl).port || 5432));
+    const sockets = tcpSockets();
+    const gateway = listeningPid(Number(new URL(apiUrl).port || 80), sockets);
+    const postmaster = listeningPid(Number(new URL(dbUrl).port || 5432), sockets);
     if (gateway === undefined || postmaster === undefined || gateway === process.pid) return undefined;
     return new CpuMeter(gateway, postmaster);
   }

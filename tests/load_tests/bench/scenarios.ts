@@ -60,7 +60,6 @@ export const MONEY_REQUESTS: ReadonlySet<string> = new Set([
 const randomIndex = (length: number) => Math.floor(Math.random() * length);
 const randomItem = <T>(items: readonly T[]): T => items[randomIndex(items.length)]!;
 
-export type { Expectation };
 
 /** An HTTP answer's outcome, by journey-rules.ts's judge; an error says why, with the status and a slice of the body. */
 export function judgeHttp(name: string, answer: HttpAnswer, expectation: Expectation): Answer {
@@ -101,8 +100,8 @@ const clerkOf = (fx: Fixture, customer: BenchCustomer) => randomItem(shopOf(fx, 
 
 // A money function over pg as service_role, as a prepared statement over the pool's connections, with
 // the arguments `valuesOf` gives for each call. A kiosk payment's wrong PIN comes back as
-// `{ ok: false, code }` rather than raised: judged by journey-rules.ts's judge() as the 200 the
-// kiosk route answers it with; a raised refusal by judgeSqlFailure.
+// `{ ok: false, code }` rather than raised: judged by journey-rules.ts's judge() as the 200 that
+// kiosk_pay over PostgREST answers it with; a raised refusal by judgeSqlFailure.
 export function sqlMoney(db: pg.Pool, name: string, text: string, valuesOf: () => unknown[]): Iteration {
   return async () => {
     try {
