@@ -7,7 +7,7 @@ import { SignJWT } from 'jose';
 import type { Database } from '../../functions/_shared/database.types.ts';
 import type { MoneyAnswer } from '../../functions/_shared/money.ts';
 import { expect } from 'vitest';
-import { balanceOf, clientOptions, createShopWithStaff, ledgerCount, stackEnv, uniquePhone, type CustomerRecord, type ShopWithStaff, type TestUser } from '../support/index.ts';
+import { balanceOf, clientOptions, createShopWithStaff, ledgerCount, readAnswer, stackEnv, uniquePhone, type CustomerRecord, type ShopWithStaff, type TestUser } from '../support/index.ts';
 
 export interface Caller {
   // The Bearer token: a staff member's access token, or the anon key for a kiosk.
@@ -50,14 +50,7 @@ export async function callFunction<T = any>(route: string, caller: Caller | null
     headers: { ...headers, ...options.headers },
     body: options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
   });
-  const text = await response.text();
-  let body: unknown = text;
-  try {
-    body = text === '' ? null : JSON.parse(text);
-  } catch {
-    // Left as text: a test asserting the error contract then fails on the shape.
-  }
-  return { status: response.status, headers: response.headers, body: body as T };
+  return readAnswer<T>(response);
 }
 
 // A supabase-js client as the frontend holds one, signed in with the staff member's session.

@@ -11,12 +11,10 @@ import {
   expectRefusal,
   fingerprint,
   forgedTokens,
-  gatewayHeaders,
-  send,
   type Expected,
-  type RawRequest,
   type ShopsFingerprint,
 } from './support.ts';
+import { gatewayHeaders, send, type RawRequest } from '../support/index.ts';
 
 const RUNS_PER_ROUTE = Number(process.env.FUZZ_RUNS_PER_ROUTE ?? 300);
 const RIGHT_PIN = '4821';

@@ -13,7 +13,6 @@ import {
   expectError,
   ledgerCount,
   newIdempotencyKey,
-  registerKiosk,
   shopWithCustomer,
   type FunctionAnswer,
 } from '../functions/http.ts';
@@ -81,9 +80,8 @@ async function storm(count: number, keys: string[], customer: { id: string; phon
 const codeOf = (answer: FunctionAnswer) => answer.body?.error?.code as string | undefined;
 
 async function lockedShop() {
-  const shop = await shopWithCustomer({ balance: OPENING_BALANCE, pin: RIGHT_PIN });
-  const keys = (await Promise.all(Array.from({ length: KIOSKS }, (_, i) => registerKiosk(shop.owner, shop.shop.id, `키오스크 ${i + 1}`)))).map((k) => k.device_key);
-  return { ...shop, keys };
+  const shop = await shopWithCustomer({ balance: OPENING_BALANCE, pin: RIGHT_PIN, kiosks: KIOSKS });
+  return { ...shop, keys: shop.kiosks.map((k) => k.device_key) };
 }
 
 describe('PIN brute force from several kiosks at once', () => {

@@ -3,8 +3,8 @@
 // functions pass the token's session to SQL, which checks it with the same rule before anything else.
 import { describe, expect, it } from 'vitest';
 import { asStaff, callFunction, charge, createCustomer, registerKiosk, asKiosk, newIdempotencyKey, uniquePhone, type FunctionAnswer } from '../functions/http.ts';
-import { anonClient, createShopWithStaff, db, ledgerCount, signInAgain, uniqueEmail, type ShopWithStaff, type TestUser } from '../support/index.ts';
-import { fingerprint, gatewayHeaders, send } from './support.ts';
+import { anonClient, createShopWithStaff, db, gatewayHeaders, ledgerCount, send, signInAgain, uniqueEmail, type ShopWithStaff, type TestUser } from '../support/index.ts';
+import { fingerprint } from './support.ts';
 import { openScreen } from '../realtime/support.ts';
 
 /** What the user's token reads through REST: the shop's customers' ids. */

@@ -1,5 +1,5 @@
 /**
- * What the hostile-input suites share: a raw request with a deadline (any hang is a failure), the
+ * What the hostile-input suites share (the raw request with its deadline is tests/support's): the
  * judgement of a refusal (the error contract, or the platform's own 401 in front of the code), forged
  * tokens, and a fingerprint of everything a request could change in a set of shops.
  */
@@ -8,9 +8,6 @@ import { expect } from 'vitest';
 import { db, stackEnv } from '../support/index.ts';
 import { expectError, signToken, type FunctionAnswer } from '../functions/http.ts';
 import { ERROR_STATUS } from '../../functions/_shared/errors.ts';
-
-// The raw request with its deadline and the gateway headers live in tests/support, for every suite.
-export { REQUEST_TIMEOUT_MS, gatewayHeaders, send, type RawRequest } from '../support/index.ts';
 
 /** Every code of docs/contract.md's error table with its status, as the functions' one mapping holds it. */
 export const CONTRACT_STATUS: Record<string, number> = ERROR_STATUS;

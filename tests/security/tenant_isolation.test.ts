@@ -4,9 +4,9 @@
 // The private schema (PIN hashes, kiosk key hashes) must be unreadable by every API role.
 import { randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createShopWithStaff, db, stackEnv, type ShopWithStaff } from '../support/index.ts';
+import { createShopWithStaff, db, gatewayHeaders, send, stackEnv, type ShopWithStaff } from '../support/index.ts';
 import { asKiosk, asStaff, callFunction, charge, createCustomer, expectError, newIdempotencyKey, registerKiosk, uniquePhone, type Caller, type CustomerRecord, type FunctionAnswer } from '../functions/http.ts';
-import { fingerprint, gatewayHeaders, send, type ShopsFingerprint } from './support.ts';
+import { fingerprint, type ShopsFingerprint } from './support.ts';
 
 const B_PIN = '7315';
 // Every response body of this file is kept, to prove at the end that none carried B's secrets.

@@ -14,4 +14,4 @@ export {
   type ShopWithStaff,
 } from './fixtures.ts';
 export { uniquePhone, balanceOf, balanceParts, ledgerCount, type CustomerRecord } from './ledger.ts';
-export { REQUEST_TIMEOUT_MS, gatewayHeaders, send, type RawRequest } from './requests.ts';
+export { REQUEST_TIMEOUT_MS, gatewayHeaders, readAnswer, send, type RawRequest } from './requests.ts';

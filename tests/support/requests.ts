@@ -38,14 +38,19 @@ export async function send(request: RawRequest): Promise<FunctionAnswer> {
     signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     ...(request.chunked ? { duplex: 'half' } : {}),
   } as RequestInit);
+  return readAnswer(response);
+}
+
+/** An answer's status, headers and body: JSON when it parses, else the text, so a contract check fails on the shape and shows it. */
+export async function readAnswer<T = any>(response: Response): Promise<FunctionAnswer<T>> {
   const text = await response.text();
   let parsed: unknown = text;
   try {
     parsed = text === '' ? null : JSON.parse(text);
   } catch {
-    // Kept as text: the contract check then fails on the shape and shows it.
+    // Kept as text.
   }
-  return { status: response.status, headers: response.headers, body: parsed };
+  return { status: response.status, headers: response.headers, body: parsed as T };
 }
 
 /** Gateway headers for a caller: the anon key as apikey and the given bearer (the anon key for kiosks). */
