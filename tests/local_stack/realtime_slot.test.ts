@@ -10,19 +10,19 @@ import { shopWithCustomer } from '../functions/http.ts';
 
 const SLOT = 'realtime_local_messages';
 
-test("the local Realtime streams its slot from one walsender of its own, which holds the slot", async () => {
+test("the local Realtime streams its slot from one walsender of its own, which holds the slot for its session only", async () => {
   const pool = db();
   const { rows: senders } = await pool.query<{ pid: number; state: string }>(
     `select pid, state from pg_catalog.pg_stat_replication where application_name = 'realtime (local)'`,
   );
   expect(senders).toEqual([{ pid: expect.any(Number), state: 'streaming' }]);
   const { rows: slots } = await pool.query(
-    `select slot_type, plugin, database, active, active_pid
+    `select slot_type, temporary, plugin, database, active, active_pid
        from pg_catalog.pg_replication_slots where slot_name = $1`,
     [SLOT],
   );
   expect(slots).toEqual([
-    { slot_type: 'logical', plugin: 'pgoutput', database: 'postgres', active: true, active_pid: senders[0]!.pid },
+    { slot_type: 'logical', temporary: true, plugin: 'pgoutput', database: 'postgres', active: true, active_pid: senders[0]!.pid },
   ]);
 });
 
