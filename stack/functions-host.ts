@@ -5,6 +5,7 @@
 import { jwtVerify } from 'jose';
 import { parse as parseToml } from 'smol-toml';
 import { createRouter } from '../functions/_shared/router.ts';
+import { importJwtSecret } from './keys.ts';
 
 type ServeHandler = (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => Response | Promise<Response>;
 
@@ -27,13 +28,7 @@ if (!Number.isInteger(port) || port <= 0) throw new Error('SUPABASE_INTERNAL_HOS
 if (restUrl === '') throw new Error("SUPABASE_INTERNAL_REST_URL must name PostgREST's URL");
 if (jwtSecretText === '') throw new Error('JWT_SECRET must be set: verify_jwt checks tokens against it');
 // Imported once: handing jose the raw secret would import a fresh HMAC key on every request.
-const jwtKey = await crypto.subtle.importKey(
-  'raw',
-  new TextEncoder().encode(jwtSecretText),
-  { name: 'HMAC', hash: 'SHA-256' },
-  false,
-  ['verify'],
-);
+const jwtKey = await importJwtSecret(jwtSecretText, ['verify']);
 
 routeServiceCallsToPostgrest({
   supabaseUrl: Deno.env.get('SUPABASE_URL') ?? '',

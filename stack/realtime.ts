@@ -32,6 +32,8 @@ export interface RealtimeOptions {
   jwtSecret: string;
   /** Messages older than this are deleted, as hosted Realtime drops its daily partitions. */
   retentionMs?: number;
+  /** Where the broadcast stream's failures are told (the supervisor's warnings); standard error by default. */
+  warn?: (line: string) => void;
 }
 
 export interface RealtimeServer {
@@ -406,6 +408,9 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
   // ---- messages from the database ----------------------------------------------------------------
 
   let listener: pg.Client | undefined;
+  const warn = options.warn ?? ((line: string) => console.error(line));
+  // Told once, until a delivered transaction shows the stream works again.
+  let outage = false;
   let reconnectTimer: NodeJS.Timeout | undefined;
 
   /** A column's value in pgoutput's TupleData: its text, null, or undefined for a TOAST value an update left unchanged. */
@@ -519,16 +524,24 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
     let retry = !initial;
     let statusTimer: NodeJS.Timeout | undefined;
     let heartbeat: NodeJS.Timeout | undefined;
-    const lost = () => {
+    const lost = (error?: unknown) => {
       if (gone) return;
       gone = true;
       clearTimeout(statusTimer);
       clearInterval(heartbeat);
       if (listener === client) listener = undefined;
       client.end().catch(() => undefined);
+      if (!retry || closing) return;
       // PostgreSQL restarted (a crash drill): read again once it is back, from a new slot. What was
       // committed in between is not replayed (hosted Realtime keeps its slot; this subset has no replay).
-      if (retry && !closing) reconnectTimer = setTimeout(() => void listen(false), 500);
+      // PostgreSQL logs nothing of this session (log_min_messages), so the cause is told here, once
+      // per outage: a stream that cannot start (no publication, no free slot) would otherwise retry
+      // silently while the live screens hear nothing.
+      if (!outage) {
+        outage = true;
+        warn(`realtime: the broadcast stream stopped (${error instanceof Error ? error.message : 'connection ended'}); reconnecting`);
+      }
+      reconnectTimer = setTimeout(() => void listen(false), 500);
     };
     client.on('error', lost);
     client.on('end', lost);
@@ -581,6 +594,7 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
       } else if (data[0] === 0x43) {
         // Commit ('C': flags, commit lsn, end lsn, commit time): delivered, so confirmed.
         inTransaction = false;
+        outage = false;
         confirm(data.readBigUInt64BE(10));
       }
     };
@@ -605,7 +619,7 @@ export async function startRealtime(options: RealtimeOptions): Promise<RealtimeS
       await client.connect();
       await client.query(`CREATE_REPLICATION_SLOT ${SLOT} TEMPORARY LOGICAL pgoutput (SNAPSHOT 'nothing')`);
     } catch (error) {
-      lost();
+      lost(error);
       if (initial) throw error;
       return;
     }

@@ -356,7 +356,7 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
     // A dropped idle connection (PostgreSQL restarted) is replaced on next use, not a crash.
     authPool.on('error', () => undefined);
     const pool = authPool;
-    realtime = await step('realtime', () => startRealtime({ dbUrl, pool, jwtSecret: keys.jwtSecret }));
+    realtime = await step('realtime', () => startRealtime({ dbUrl, pool, jwtSecret: keys.jwtSecret, warn }));
     const realtimeServer = realtime;
     gateway = await step('gateway + auth', () =>
       startGateway({

@@ -94,14 +94,11 @@ async function readTextWithinLimit(request: Request, limit: number): Promise<str
     }
     chunks.push(value);
   }
-  // A small body arrives in one chunk, decoded as it is; only a split one is copied together.
-  const bytes = chunks.length === 1 ? chunks[0] : new Uint8Array(received);
-  if (chunks.length > 1) {
-    let offset = 0;
-    for (const chunk of chunks) {
-      bytes.set(chunk, offset);
-      offset += chunk.byteLength;
-    }
+  const bytes = new Uint8Array(received);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
   }
   return decodeUtf8(bytes);
 }

@@ -140,6 +140,45 @@ describe('the launcher on its own data folder', () => {
     }
   });
 
+  test('a broadcast stream that fails is told once, with its cause, and comes back when the cause is gone', async () => {
+    const warnings: string[] = [];
+    await stack!.stop();
+    stack = await startStack({ dataDir, ports: 'free', warn: (line) => warnings.push(line) });
+    const owner = createClient(stack.apiUrl, stack.keys.anonKey, clientOptions);
+    const login = DEMO.logins.find((l) => l.role === 'owner')!;
+    expect((await owner.auth.signInWithPassword({ email: login.email, password: login.password })).error).toBeNull();
+    const shop = (await owner.from('shops').select('id').single()).data!;
+    const send = (note: string) => query(stack!.dbUrl, `select realtime.send('{"note": "${note}"}', 'movement', 'shop:${shop.id}', true)`);
+    const told = () => warnings.filter((line) => line.startsWith('realtime: the broadcast stream stopped'));
+
+    // Without its publication, pgoutput refuses to decode: the stream fails at every change it meets.
+    await query(stack.dbUrl, 'drop publication supabase_realtime_messages_publication');
+    for (let n = 0; n < 20 && told().length === 0; n++) {
+      await send(`lost ${n}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    await send('lost again');
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(told()).toHaveLength(1);
+    expect(told()[0]).toMatch(/supabase_realtime_messages_publication.*; reconnecting$/);
+
+    await query(stack.dbUrl, "create publication supabase_realtime_messages_publication for table realtime.messages with (publish = 'insert')");
+    const screen = await openScreen(owner, shop.id);
+    try {
+      expect(screen.status).toBe('SUBSCRIBED');
+      // The reader reconnects every 500 ms while it fails; a broadcast a little later reaches it.
+      let heard: Awaited<ReturnType<typeof screen.waitFor>> = [];
+      for (let n = 0; n < 10 && heard.length === 0; n++) {
+        await send('back');
+        heard = await screen.waitFor(1, 1_000).catch(() => []);
+      }
+      expect(heard[0]?.payload).toMatchObject({ note: 'back' });
+    } finally {
+      await screen.close();
+    }
+    expect(told()).toHaveLength(1);
+  });
+
   test('a reset wipes what was added and rebuilds only the demo data', async () => {
     await query(stack!.dbUrl, `insert into public.shops (name) values ('지워질 가게')`);
     await stack!.stop();
