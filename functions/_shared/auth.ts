@@ -91,7 +91,7 @@ export function createStaffVerifier(config: StaffAuthConfig): StaffVerifier {
 const VERIFIED_TOKEN_MAX_AGE_MS = 5 * 60_000;
 const VERIFIED_TOKEN_LIMIT = 10_000;
 
-class VerifiedTokens {
+export class VerifiedTokens {
   private readonly entries = new Map<string, { actor: StaffActor; until: number }>();
 
   get(token: string): StaffActor | undefined {

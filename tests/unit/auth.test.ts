@@ -1,6 +1,6 @@
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createStaffVerifier, requireKioskKey } from '../../functions/_shared/auth.ts';
+import { createStaffVerifier, requireKioskKey, VerifiedTokens } from '../../functions/_shared/auth.ts';
 
 const SECRET = 'unit-test-secret-with-at-least-32-characters!!';
 const USER_ID = '3f6f0d2c-8b47-4a7e-9f55-1c2d3e4f5a6b';
@@ -127,6 +127,34 @@ describe('a token verified before', () => {
     const at = valid.length - 10;
     const tampered = `${valid.slice(0, at)}${valid[at] === 'A' ? 'B' : 'A'}${valid.slice(at + 1)}`;
     expect(await refusedCode(withBearer(`Bearer ${tampered}`))).toEqual([401, 'not_authenticated']);
+  });
+});
+
+describe('the verified-token cache', () => {
+  const actor = Object.freeze({ p_actor_user_id: USER_ID });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('keeps a verified token for at most five minutes, even when the token lives longer', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(1_800_000_000_000);
+    const cache = new VerifiedTokens();
+    cache.add('token', actor, 1_800_000_000 + 3_600);
+    vi.setSystemTime(1_800_000_000_000 + 5 * 60_000 - 1);
+    expect(cache.get('token')).toBe(actor);
+    vi.setSystemTime(1_800_000_000_000 + 5 * 60_000);
+    expect(cache.get('token')).toBeUndefined();
+  });
+
+  it('keeps at most 10,000 tokens, making room by dropping the oldest', () => {
+    const cache = new VerifiedTokens();
+    const exp = Math.floor(Date.now() / 1000) + 3_600;
+    for (let n = 0; n < 10_000; n++) cache.add(`token-${n}`, actor, exp);
+    cache.add('token-10000', actor, exp);
+    expect(cache.get('token-0')).toBeUndefined();
+    expect(cache.get('token-1')).toBe(actor);
+    expect(cache.get('token-10000')).toBe(actor);
   });
 });
 
