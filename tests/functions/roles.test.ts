@@ -26,7 +26,7 @@ interface Acting {
 }
 
 /** What one cell observed: succeeded, or the refusal's status and code. */
-type Outcome = 'allowed' | `${number} ${string}`;
+type Outcome = 'allowed' | 'no rows' | `${number} ${string}`;
 
 type Probe = (world: World, acting: Acting) => Promise<Outcome>;
 
